@@ -1,0 +1,41 @@
+//! The command line: clap definitions and dispatch. Each subcommand lives in its
+//! own file and returns an exit code: 0 clean, 1 findings or failed thresholds,
+//! 2 the job could not be done.
+
+mod mock;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use mock::{CommonMockArgs, ErpMockArgs, ShopwareMockArgs};
+
+/// synctwin: simulate and audit Shopware 6 to ERP integrations before they fail in production.
+#[derive(Debug, Parser)]
+#[command(name = "synctwin", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a twin on loopback until Ctrl-C (for external integrations and manual tests).
+    #[command(subcommand)]
+    Mock(MockCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MockCommand {
+    /// A stateful Shopware 6 Admin API (OAuth, search, sync, state machines, stock).
+    Shopware(ShopwareMockArgs),
+    /// A stateful ERP in the shape of Business Central API v2.0.
+    Erp(ErpMockArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Mock(m) => mock::run(m),
+    }
+}

@@ -1,0 +1,20 @@
+//! synctwin: a simulation and audit harness for Shopware 6 to ERP integrations.
+//!
+//! It runs stateful twins of the Shopware Admin API and of an ERP on loopback,
+//! drives traffic through them on one scenario clock, lets a sync engine move
+//! orders, stock and shipments between them, and measures rate-limit behaviour,
+//! sync latency and reconciliation gaps at the twins.
+//!
+//! # Layout
+//!
+//! - [`clock`]: scenario time, the speed factor, conversions.
+//! - [`observe`]: timestamped observations and request counters from the twins.
+//! - [`twin`]: the transport-independent twin core, the hyper and wiremock
+//!   transports, shared limits, faults and tokens, and the twins themselves:
+//!   [`twin::shopware`] and [`twin::erp`].
+//! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
+
+pub mod cli;
+pub mod clock;
+pub mod observe;
+pub mod twin;

@@ -1,0 +1,3 @@
+//! The ERP twin (Business Central API v2.0 shape). Being built in issue 3.
+
+pub mod cli;

@@ -1,0 +1,455 @@
+//! Rate limits per route pattern, on the scenario clock.
+//!
+//! Policies as the real systems use them: Symfony's `fixed_window`,
+//! `sliding_window` and `token_bucket`, and Shopware's own `time_backoff`
+//! (used for failed logins: blocks grow with the attempts, a success resets).
+//! A rule says which routes it covers, how clients are keyed, and how the 429
+//! looks (with or without `Retry-After`). The twin renders the body.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{serde_duration, serde_opt_duration, SimTime};
+
+/// How a limiter tells clients apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyBy {
+    /// Per client IP (Shopware's oauth limiter, SaaS token limit, proxies).
+    #[default]
+    Ip,
+    /// Per OAuth client (Business Central: per user or service principal).
+    Client,
+    /// One bucket for everybody.
+    Global,
+}
+
+/// One step of a `time_backoff` policy: more than `limit` attempts block for `interval`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffStep {
+    pub limit: u32,
+    #[serde(with = "serde_duration")]
+    pub interval: Duration,
+}
+
+/// A limiter's policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Policy {
+    FixedWindow {
+        limit: u32,
+        #[serde(with = "serde_duration")]
+        window: Duration,
+    },
+    SlidingWindow {
+        limit: u32,
+        #[serde(with = "serde_duration")]
+        window: Duration,
+    },
+    TokenBucket {
+        /// Bucket size.
+        burst: u32,
+        /// Tokens added per `per`.
+        rate: u32,
+        #[serde(with = "serde_duration")]
+        per: Duration,
+    },
+    TimeBackoff {
+        steps: Vec<BackoffStep>,
+        #[serde(with = "serde_duration")]
+        reset: Duration,
+    },
+}
+
+/// A rate-limit rule from a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// A name for reports (`saas-token-endpoint`).
+    pub name: String,
+    /// Path pattern: exact, or ending in `*` for a prefix (`/api/*`).
+    pub route: String,
+    /// Only these methods (empty: all).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub key: KeyBy,
+    #[serde(flatten)]
+    pub policy: Policy,
+    /// Send `Retry-After: <seconds>` with the 429.
+    #[serde(default)]
+    pub retry_after: bool,
+    /// HTTP status of a refusal (429 unless the system says otherwise).
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Error code in the body (`FRAMEWORK__RATE_LIMIT_EXCEEDED`).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Count only failed requests (Shopware's oauth limiter); the twin calls
+    /// [`RateLimiter::reset`] on success.
+    #[serde(default)]
+    pub failures_only: bool,
+    /// Fixed wait to report instead of the computed one (rare).
+    #[serde(default, with = "serde_opt_duration")]
+    pub fixed_wait: Option<Duration>,
+}
+
+fn default_status() -> u16 {
+    429
+}
+
+impl RuleConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |n: u32, what: &str| {
+            if n == 0 {
+                Err(format!("rate limit '{}': {what} must be at least 1", self.name))
+            } else {
+                Ok(())
+            }
+        };
+        match &self.policy {
+            Policy::FixedWindow { limit, window } | Policy::SlidingWindow { limit, window } => {
+                positive(*limit, "limit")?;
+                if window.is_zero() {
+                    return Err(format!("rate limit '{}': window must be longer than 0", self.name));
+                }
+            }
+            Policy::TokenBucket { burst, rate, per } => {
+                positive(*burst, "burst")?;
+                positive(*rate, "rate")?;
+                if per.is_zero() {
+                    return Err(format!("rate limit '{}': per must be longer than 0", self.name));
+                }
+            }
+            Policy::TimeBackoff { steps, .. } => {
+                if steps.is_empty() {
+                    return Err(format!(
+                        "rate limit '{}': time_backoff needs at least one step",
+                        self.name
+                    ));
+                }
+            }
+        }
+        if !(400..=599).contains(&self.status) {
+            return Err(format!(
+                "rate limit '{}': status must be an HTTP error status (400-599)",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+
+    /// Does this rule cover `method path`?
+    pub fn covers(&self, method: &str, path: &str) -> bool {
+        let route_ok = match self.route.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.route,
+        };
+        route_ok && (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    }
+}
+
+/// A refusal: which rule, and how long until the client may try again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub rule: String,
+    pub wait: Duration,
+    pub retry_after: bool,
+    pub status: u16,
+    pub code: Option<String>,
+}
+
+impl Refusal {
+    /// The wait in whole seconds, rounded up (as `Retry-After` carries it).
+    pub fn wait_secs(&self) -> u64 {
+        self.wait.as_secs() + u64::from(self.wait.subsec_nanos() > 0)
+    }
+}
+
+#[derive(Debug)]
+enum Bucket {
+    Fixed { window_start: SimTime, count: u32 },
+    Sliding { hits: VecDeque<SimTime> },
+    Tokens { tokens: f64, last: SimTime },
+    Backoff { attempts: u32, last: SimTime },
+}
+
+/// All rules of a profile with their per-key state.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    rules: Vec<RuleConfig>,
+    state: BTreeMap<(usize, String), Bucket>,
+}
+
+impl RateLimiter {
+    pub fn new(rules: Vec<RuleConfig>) -> Self {
+        RateLimiter {
+            rules,
+            state: BTreeMap::new(),
+        }
+    }
+
+    pub fn rules(&self) -> &[RuleConfig] {
+        &self.rules
+    }
+
+    fn key(rule: &RuleConfig, ip: &str, client: &str) -> String {
+        match rule.key {
+            KeyBy::Ip => ip.to_string(),
+            KeyBy::Client => client.to_string(),
+            KeyBy::Global => String::new(),
+        }
+    }
+
+    /// Checks (and counts) one request against every rule that covers it.
+    /// `client` is the OAuth client id if known, else empty.
+    pub fn check(&mut self, now: SimTime, method: &str, path: &str, ip: &str, client: &str) -> Result<(), Refusal> {
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.covers(method, path) {
+                continue;
+            }
+            let key = (i, Self::key(rule, ip, client));
+            let bucket = self.state.entry(key).or_insert_with(|| new_bucket(&rule.policy, now));
+            if let Some(wait) = consume(&rule.policy, bucket, now) {
+                return Err(Refusal {
+                    rule: rule.name.clone(),
+                    wait: rule.fixed_wait.unwrap_or(wait),
+                    retry_after: rule.retry_after,
+                    status: rule.status,
+                    code: rule.code.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the count of `failures_only` rules for this client after a
+    /// success (Shopware resets the oauth limiter on a successful token call).
+    pub fn reset(&mut self, method: &str, path: &str, ip: &str, client: &str) {
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.failures_only && rule.covers(method, path) {
+                self.state.remove(&(i, Self::key(rule, ip, client)));
+            }
+        }
+    }
+
+    /// Drops idle state so memory stays bounded on long runs.
+    pub fn prune(&mut self, now: SimTime) {
+        let rules = &self.rules;
+        self.state.retain(|(i, _), b| {
+            let horizon = match &rules[*i].policy {
+                Policy::FixedWindow { window, .. } | Policy::SlidingWindow { window, .. } => *window,
+                Policy::TokenBucket { per, burst, rate } => *per * (*burst / (*rate).max(1) + 1),
+                Policy::TimeBackoff { reset, .. } => *reset,
+            };
+            let last = match b {
+                Bucket::Fixed { window_start, .. } => *window_start,
+                Bucket::Sliding { hits } => hits.back().copied().unwrap_or(SimTime::ZERO),
+                Bucket::Tokens { last, .. } | Bucket::Backoff { last, .. } => *last,
+            };
+            now.saturating_sub(last) <= horizon
+        });
+    }
+}
+
+fn new_bucket(p: &Policy, now: SimTime) -> Bucket {
+    match p {
+        Policy::FixedWindow { .. } => Bucket::Fixed {
+            window_start: now,
+            count: 0,
+        },
+        Policy::SlidingWindow { .. } => Bucket::Sliding { hits: VecDeque::new() },
+        Policy::TokenBucket { burst, .. } => Bucket::Tokens {
+            tokens: f64::from(*burst),
+            last: now,
+        },
+        Policy::TimeBackoff { .. } => Bucket::Backoff { attempts: 0, last: now },
+    }
+}
+
+/// Consumes one request; returns the wait if refused.
+fn consume(p: &Policy, b: &mut Bucket, now: SimTime) -> Option<Duration> {
+    match (p, b) {
+        (Policy::FixedWindow { limit, window }, Bucket::Fixed { window_start, count }) => {
+            if now.saturating_sub(*window_start) >= *window {
+                // Align to the window grid so windows do not drift with traffic.
+                let w = window.as_micros() as u64;
+                *window_start = SimTime(now.0 - (now.0 - window_start.0) % w);
+                *count = 0;
+            }
+            if *count >= *limit {
+                return Some(window_start.plus(*window).saturating_sub(now));
+            }
+            *count += 1;
+            None
+        }
+        (Policy::SlidingWindow { limit, window }, Bucket::Sliding { hits }) => {
+            while hits.front().is_some_and(|t| now.saturating_sub(*t) >= *window) {
+                hits.pop_front();
+            }
+            if hits.len() as u32 >= *limit {
+                let oldest = *hits.front().expect("non-empty at limit");
+                return Some(oldest.plus(*window).saturating_sub(now));
+            }
+            hits.push_back(now);
+            None
+        }
+        (Policy::TokenBucket { burst, rate, per }, Bucket::Tokens { tokens, last }) => {
+            let refill = now.saturating_sub(*last).as_secs_f64() / per.as_secs_f64() * f64::from(*rate);
+            *tokens = (*tokens + refill).min(f64::from(*burst));
+            *last = now;
+            if *tokens >= 1.0 {
+                *tokens -= 1.0;
+                None
+            } else {
+                let need = (1.0 - *tokens) / f64::from(*rate) * per.as_secs_f64();
+                Some(Duration::from_secs_f64(need))
+            }
+        }
+        (Policy::TimeBackoff { steps, reset }, Bucket::Backoff { attempts, last }) => {
+            if now.saturating_sub(*last) >= *reset {
+                *attempts = 0;
+            }
+            // The longest interval among the steps whose limit is reached.
+            let block = steps.iter().filter(|s| *attempts >= s.limit).map(|s| s.interval).max();
+            if let Some(block) = block {
+                let until = last.plus(block);
+                if now < until {
+                    return Some(until.saturating_sub(now));
+                }
+            }
+            *attempts += 1;
+            *last = now;
+            None
+        }
+        _ => unreachable!("bucket kind always matches its policy"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(policy: Policy) -> RuleConfig {
+        RuleConfig {
+            name: "r".into(),
+            route: "/api/*".into(),
+            methods: vec![],
+            key: KeyBy::Ip,
+            policy,
+            retry_after: true,
+            status: 429,
+            code: None,
+            failures_only: false,
+            fixed_wait: None,
+        }
+    }
+    fn s(n: u64) -> SimTime {
+        SimTime(n * 1_000_000)
+    }
+
+    #[test]
+    fn fixed_window_refuses_until_the_window_ends() {
+        let mut l = RateLimiter::new(vec![rule(Policy::FixedWindow {
+            limit: 2,
+            window: Duration::from_secs(60),
+        })]);
+        assert!(l.check(s(0), "POST", "/api/x", "ip", "").is_ok());
+        assert!(l.check(s(1), "POST", "/api/x", "ip", "").is_ok());
+        let r = l.check(s(10), "POST", "/api/x", "ip", "").unwrap_err();
+        assert_eq!(r.wait, Duration::from_secs(50));
+        assert_eq!(r.wait_secs(), 50);
+        // Another IP has its own bucket; an uncovered route is never limited.
+        assert!(l.check(s(10), "POST", "/api/x", "other", "").is_ok());
+        assert!(l.check(s(10), "POST", "/store-api/x", "ip", "").is_ok());
+        assert!(l.check(s(60), "POST", "/api/x", "ip", "").is_ok());
+    }
+
+    #[test]
+    fn sliding_window_counts_the_last_window_exactly() {
+        let mut l = RateLimiter::new(vec![rule(Policy::SlidingWindow {
+            limit: 3,
+            window: Duration::from_secs(300),
+        })]);
+        for t in [0, 100, 200] {
+            assert!(l.check(s(t), "GET", "/api/a", "c", "").is_ok());
+        }
+        let r = l.check(s(250), "GET", "/api/a", "c", "").unwrap_err();
+        assert_eq!(r.wait, Duration::from_secs(50));
+        // At 300 s the first hit has left the window.
+        assert!(l.check(s(300), "GET", "/api/a", "c", "").is_ok());
+    }
+
+    #[test]
+    fn token_bucket_refills_at_its_rate() {
+        let mut l = RateLimiter::new(vec![rule(Policy::TokenBucket {
+            burst: 2,
+            rate: 1,
+            per: Duration::from_secs(1),
+        })]);
+        assert!(l.check(s(0), "GET", "/api/a", "c", "").is_ok());
+        assert!(l.check(s(0), "GET", "/api/a", "c", "").is_ok());
+        let r = l.check(s(0), "GET", "/api/a", "c", "").unwrap_err();
+        assert_eq!(r.wait, Duration::from_secs(1));
+        assert!(l.check(s(1), "GET", "/api/a", "c", "").is_ok());
+    }
+
+    #[test]
+    fn time_backoff_blocks_after_limit_and_success_resets() {
+        let mut r = rule(Policy::TimeBackoff {
+            steps: vec![
+                BackoffStep {
+                    limit: 2,
+                    interval: Duration::from_secs(10),
+                },
+                BackoffStep {
+                    limit: 3,
+                    interval: Duration::from_secs(30),
+                },
+            ],
+            reset: Duration::from_secs(86_400),
+        });
+        r.failures_only = true;
+        let mut l = RateLimiter::new(vec![r]);
+        assert!(l.check(s(0), "POST", "/api/oauth/token", "ip", "").is_ok());
+        assert!(l.check(s(1), "POST", "/api/oauth/token", "ip", "").is_ok());
+        // Two attempts reached the first step: blocked 10 s after the last.
+        assert_eq!(
+            l.check(s(2), "POST", "/api/oauth/token", "ip", "").unwrap_err().wait,
+            Duration::from_secs(9)
+        );
+        assert!(l.check(s(11), "POST", "/api/oauth/token", "ip", "").is_ok());
+        // Three attempts: the 30 s step applies.
+        assert_eq!(
+            l.check(s(12), "POST", "/api/oauth/token", "ip", "").unwrap_err().wait,
+            Duration::from_secs(29)
+        );
+        l.reset("POST", "/api/oauth/token", "ip", "");
+        assert!(l.check(s(12), "POST", "/api/oauth/token", "ip", "").is_ok());
+    }
+
+    #[test]
+    fn validation_names_the_rule() {
+        let bad = rule(Policy::FixedWindow {
+            limit: 0,
+            window: Duration::from_secs(1),
+        });
+        assert!(bad.validate().unwrap_err().contains("'r'"));
+    }
+
+    #[test]
+    fn prune_forgets_idle_clients() {
+        let mut l = RateLimiter::new(vec![rule(Policy::FixedWindow {
+            limit: 1,
+            window: Duration::from_secs(1),
+        })]);
+        for ip in 0..100 {
+            let _ = l.check(s(0), "GET", "/api/a", &ip.to_string(), "");
+        }
+        l.prune(s(10));
+        assert!(l.state.is_empty());
+    }
+}

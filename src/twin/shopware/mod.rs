@@ -1,0 +1,3 @@
+//! The Shopware 6 Admin API twin.
+
+pub mod cli;
