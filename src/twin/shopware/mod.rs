@@ -1,3 +1,5 @@
 //! The Shopware 6 Admin API twin.
 
 pub mod cli;
+pub mod states;
+pub mod store;

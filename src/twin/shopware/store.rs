@@ -1,0 +1,522 @@
+//! The Shopware twin's data: entity tables of JSON rows, foreign-key indexes and
+//! the association map, a small stand-in for Shopware's DAL.
+//!
+//! Rows are stored as the Admin API shows them (camelCase JSON objects), so
+//! search filters with dot paths, `includes` and sync upserts of any field work
+//! the same way for every entity. Rows are kept in a `BTreeMap` by id: Shopware
+//! ids are random, so id order is as arbitrary as Shopware's "no default sort"
+//! while staying deterministic for one seed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+/// One row: a JSON object with at least an `id`.
+pub type Row = Map<String, Value>;
+
+/// Entities the twin knows, by their snake_case DAL name.
+pub const ENTITIES: &[&str] = &[
+    "product",
+    "tax",
+    "currency",
+    "customer",
+    "order",
+    "order_line_item",
+    "order_delivery",
+    "order_transaction",
+    "order_customer",
+    "order_address",
+    "state_machine_state",
+];
+
+/// How an association finds its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssocKind {
+    /// To-many: rows of `to` whose `fk` equals this row's id.
+    Many { fk: &'static str },
+    /// Many-to-one: the row of `to` whose id is this row's `fk`.
+    One { fk: &'static str },
+    /// One-to-one from the other side: the row of `to` whose `fk` is this row's id.
+    OneRev { fk: &'static str },
+}
+
+/// An association of an entity (`order.lineItems`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assoc {
+    pub from: &'static str,
+    pub name: &'static str,
+    pub to: &'static str,
+    pub kind: AssocKind,
+}
+
+impl Assoc {
+    pub fn is_many(&self) -> bool {
+        matches!(self.kind, AssocKind::Many { .. })
+    }
+}
+
+use AssocKind::{Many, One, OneRev};
+
+/// The associations the twin resolves in filters, sorts and `associations`.
+pub const ASSOCIATIONS: &[Assoc] = &[
+    Assoc {
+        from: "order",
+        name: "lineItems",
+        to: "order_line_item",
+        kind: Many { fk: "orderId" },
+    },
+    Assoc {
+        from: "order",
+        name: "deliveries",
+        to: "order_delivery",
+        kind: Many { fk: "orderId" },
+    },
+    Assoc {
+        from: "order",
+        name: "transactions",
+        to: "order_transaction",
+        kind: Many { fk: "orderId" },
+    },
+    Assoc {
+        from: "order",
+        name: "addresses",
+        to: "order_address",
+        kind: Many { fk: "orderId" },
+    },
+    Assoc {
+        from: "order",
+        name: "orderCustomer",
+        to: "order_customer",
+        kind: OneRev { fk: "orderId" },
+    },
+    Assoc {
+        from: "order",
+        name: "billingAddress",
+        to: "order_address",
+        kind: One { fk: "billingAddressId" },
+    },
+    Assoc {
+        from: "order",
+        name: "stateMachineState",
+        to: "state_machine_state",
+        kind: One { fk: "stateId" },
+    },
+    Assoc {
+        from: "order",
+        name: "currency",
+        to: "currency",
+        kind: One { fk: "currencyId" },
+    },
+    Assoc {
+        from: "order_line_item",
+        name: "order",
+        to: "order",
+        kind: One { fk: "orderId" },
+    },
+    Assoc {
+        from: "order_line_item",
+        name: "product",
+        to: "product",
+        kind: One { fk: "productId" },
+    },
+    Assoc {
+        from: "order_line_item",
+        name: "parent",
+        to: "order_line_item",
+        kind: One { fk: "parentId" },
+    },
+    Assoc {
+        from: "order_line_item",
+        name: "children",
+        to: "order_line_item",
+        kind: Many { fk: "parentId" },
+    },
+    Assoc {
+        from: "order_delivery",
+        name: "order",
+        to: "order",
+        kind: One { fk: "orderId" },
+    },
+    Assoc {
+        from: "order_delivery",
+        name: "stateMachineState",
+        to: "state_machine_state",
+        kind: One { fk: "stateId" },
+    },
+    Assoc {
+        from: "order_delivery",
+        name: "shippingOrderAddress",
+        to: "order_address",
+        kind: One {
+            fk: "shippingOrderAddressId",
+        },
+    },
+    Assoc {
+        from: "order_transaction",
+        name: "order",
+        to: "order",
+        kind: One { fk: "orderId" },
+    },
+    Assoc {
+        from: "order_transaction",
+        name: "stateMachineState",
+        to: "state_machine_state",
+        kind: One { fk: "stateId" },
+    },
+    Assoc {
+        from: "order_customer",
+        name: "order",
+        to: "order",
+        kind: One { fk: "orderId" },
+    },
+    Assoc {
+        from: "order_customer",
+        name: "customer",
+        to: "customer",
+        kind: One { fk: "customerId" },
+    },
+    Assoc {
+        from: "order_address",
+        name: "order",
+        to: "order",
+        kind: One { fk: "orderId" },
+    },
+    Assoc {
+        from: "product",
+        name: "parent",
+        to: "product",
+        kind: One { fk: "parentId" },
+    },
+    Assoc {
+        from: "product",
+        name: "children",
+        to: "product",
+        kind: Many { fk: "parentId" },
+    },
+    Assoc {
+        from: "product",
+        name: "tax",
+        to: "tax",
+        kind: One { fk: "taxId" },
+    },
+];
+
+/// The association `name` of `entity`, if there is one.
+pub fn association(entity: &str, name: &str) -> Option<&'static Assoc> {
+    ASSOCIATIONS.iter().find(|a| a.from == entity && a.name == name)
+}
+
+/// Foreign keys indexed for to-many and reverse one-to-one lookups.
+fn indexed_fks(entity: &str) -> impl Iterator<Item = &'static str> + '_ {
+    ASSOCIATIONS.iter().filter_map(move |a| match a.kind {
+        Many { fk } | OneRev { fk } if a.to == entity => Some(fk),
+        _ => None,
+    })
+}
+
+/// Converts a kebab-case URL segment (`order-delivery`) to the DAL name.
+pub fn entity_from_url(segment: &str) -> Option<&'static str> {
+    let snake = segment.replace('-', "_");
+    ENTITIES.iter().copied().find(|e| *e == snake)
+}
+
+/// The URL form (`order-delivery`) of a DAL name.
+pub fn url_name(entity: &str) -> String {
+    entity.replace('_', "-")
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    rows: BTreeMap<String, Row>,
+    /// fk field -> fk value -> ids
+    fk: BTreeMap<&'static str, BTreeMap<String, BTreeSet<String>>>,
+}
+
+/// All tables.
+#[derive(Debug, Default)]
+pub struct Store {
+    tables: BTreeMap<&'static str, Table>,
+    /// `product.productNumber` -> id (unique in Shopware).
+    product_numbers: BTreeMap<String, String>,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        let mut s = Store::default();
+        for e in ENTITIES {
+            let mut t = Table::default();
+            for fk in indexed_fks(e) {
+                t.fk.insert(fk, BTreeMap::new());
+            }
+            s.tables.insert(e, t);
+        }
+        s
+    }
+
+    fn table(&self, entity: &str) -> &Table {
+        self.tables
+            .get(entity)
+            .unwrap_or_else(|| panic!("unknown entity '{entity}' (a bug in the twin)"))
+    }
+
+    fn table_mut(&mut self, entity: &str) -> &mut Table {
+        self.tables
+            .get_mut(entity)
+            .unwrap_or_else(|| panic!("unknown entity '{entity}' (a bug in the twin)"))
+    }
+
+    pub fn get(&self, entity: &str, id: &str) -> Option<&Row> {
+        self.table(entity).rows.get(id)
+    }
+
+    pub fn contains(&self, entity: &str, id: &str) -> bool {
+        self.table(entity).rows.contains_key(id)
+    }
+
+    pub fn len(&self, entity: &str) -> usize {
+        self.table(entity).rows.len()
+    }
+
+    pub fn is_empty(&self, entity: &str) -> bool {
+        self.len(entity) == 0
+    }
+
+    /// All rows of an entity in id order.
+    pub fn rows<'a>(&'a self, entity: &str) -> impl Iterator<Item = &'a Row> + 'a {
+        self.table(entity).rows.values()
+    }
+
+    /// Ids of rows of `entity` whose indexed `fk` equals `value`.
+    pub fn ids_by_fk(&self, entity: &str, fk: &str, value: &str) -> Vec<String> {
+        self.table(entity)
+            .fk
+            .get(fk)
+            .and_then(|m| m.get(value))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The product id for a productNumber.
+    pub fn product_by_number(&self, number: &str) -> Option<&str> {
+        self.product_numbers.get(number).map(String::as_str)
+    }
+
+    /// Inserts or replaces a whole row (its `id` field is the key).
+    pub fn put(&mut self, entity: &'static str, row: Row) {
+        let id = row
+            .get("id")
+            .and_then(Value::as_str)
+            .expect("rows carry a string id")
+            .to_string();
+        self.unindex(entity, &id);
+        self.index(entity, &id, &row);
+        self.table_mut(entity).rows.insert(id, row);
+    }
+
+    /// Merges `fields` into an existing row; returns false if there is none.
+    pub fn update(&mut self, entity: &'static str, id: &str, fields: &Row) -> bool {
+        let Some(mut row) = self.table_mut(entity).rows.remove(id) else {
+            return false;
+        };
+        self.unindex_row(entity, id, &row);
+        for (k, v) in fields {
+            row.insert(k.clone(), v.clone());
+        }
+        self.index(entity, id, &row);
+        self.table_mut(entity).rows.insert(id.to_string(), row);
+        true
+    }
+
+    /// Sets one field of an existing row (not an indexed one).
+    pub fn set_field(&mut self, entity: &'static str, id: &str, field: &str, value: Value) -> bool {
+        debug_assert!(!indexed_fks(entity).any(|f| f == field) && !(entity == "product" && field == "productNumber"));
+        match self.table_mut(entity).rows.get_mut(id) {
+            Some(row) => {
+                row.insert(field.to_string(), value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a row; returns it if it existed.
+    pub fn delete(&mut self, entity: &'static str, id: &str) -> Option<Row> {
+        let row = self.table_mut(entity).rows.remove(id)?;
+        self.unindex_row(entity, id, &row);
+        Some(row)
+    }
+
+    fn index(&mut self, entity: &'static str, id: &str, row: &Row) {
+        if entity == "product" {
+            if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
+                self.product_numbers.insert(n.to_string(), id.to_string());
+            }
+        }
+        let t = self.table_mut(entity);
+        for (fk, map) in t.fk.iter_mut() {
+            if let Some(v) = row.get(*fk).and_then(Value::as_str) {
+                map.entry(v.to_string()).or_default().insert(id.to_string());
+            }
+        }
+    }
+
+    fn unindex(&mut self, entity: &'static str, id: &str) {
+        if let Some(old) = self.table(entity).rows.get(id).cloned() {
+            self.unindex_row(entity, id, &old);
+        }
+    }
+
+    fn unindex_row(&mut self, entity: &'static str, id: &str, row: &Row) {
+        if entity == "product" {
+            if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
+                if self.product_numbers.get(n).map(String::as_str) == Some(id) {
+                    self.product_numbers.remove(n);
+                }
+            }
+        }
+        let t = self.table_mut(entity);
+        for (fk, map) in t.fk.iter_mut() {
+            if let Some(v) = row.get(*fk).and_then(Value::as_str) {
+                if let Some(set) = map.get_mut(v) {
+                    set.remove(id);
+                    if set.is_empty() {
+                        map.remove(v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows reached from `row` (of `entity`) through association `assoc`.
+    pub fn related<'a>(&'a self, row: &Row, assoc: &Assoc) -> Vec<&'a Row> {
+        let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
+        match assoc.kind {
+            Many { fk } | OneRev { fk } => self
+                .ids_by_fk(assoc.to, fk, id)
+                .iter()
+                .filter_map(|i| self.get(assoc.to, i))
+                .collect(),
+            One { fk } => row
+                .get(fk)
+                .and_then(Value::as_str)
+                .and_then(|target| self.get(assoc.to, target))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Every value at a dot path (`lineItems.payload.productNumber`), following
+    /// associations; to-many steps fan out like a SQL join.
+    pub fn values_at<'a>(&'a self, entity: &str, row: &'a Row, path: &str) -> Vec<&'a Value> {
+        let segments: Vec<&str> = path.split('.').collect();
+        let mut out = Vec::new();
+        self.walk(entity, row, &segments, &mut out);
+        out
+    }
+
+    fn walk<'a>(&'a self, entity: &str, row: &'a Row, segs: &[&str], out: &mut Vec<&'a Value>) {
+        let Some((first, rest)) = segs.split_first() else {
+            return;
+        };
+        // A leading entity name is allowed (`order.orderNumber`).
+        if *first == entity && !rest.is_empty() && !row.contains_key(*first) {
+            return self.walk(entity, row, rest, out);
+        }
+        if let Some(assoc) = association(entity, first) {
+            for r in self.related(row, assoc) {
+                if rest.is_empty() {
+                    // Filtering on an association itself compares its id.
+                    if let Some(id) = r.get("id") {
+                        out.push(id);
+                    }
+                } else {
+                    self.walk(assoc.to, r, rest, out);
+                }
+            }
+            return;
+        }
+        if let Some(v) = row.get(*first) {
+            json_walk(v, rest, out);
+        }
+    }
+}
+
+/// Follows plain JSON fields (`payload.productNumber`), fanning out over arrays.
+fn json_walk<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<&'a Value>) {
+    match segs.split_first() {
+        None => out.push(v),
+        Some((first, rest)) => match v {
+            Value::Object(m) => {
+                if let Some(n) = m.get(*first) {
+                    json_walk(n, rest, out);
+                }
+            }
+            Value::Array(items) => {
+                for i in items {
+                    json_walk(i, segs, out);
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(v: Value) -> Row {
+        v.as_object().unwrap().clone()
+    }
+
+    fn shop() -> Store {
+        let mut s = Store::new();
+        s.put("state_machine_state", row(json!({"id":"s1","technicalName":"open"})));
+        s.put("order", row(json!({"id":"o1","orderNumber":"10001","stateId":"s1"})));
+        s.put(
+            "order_line_item",
+            row(json!({"id":"l1","orderId":"o1","payload":{"productNumber":"SW1"}})),
+        );
+        s.put(
+            "order_line_item",
+            row(json!({"id":"l2","orderId":"o1","payload":{"productNumber":"SW2"}})),
+        );
+        s.put("product", row(json!({"id":"p1","productNumber":"SW1","stock":5})));
+        s
+    }
+
+    #[test]
+    fn dot_paths_follow_associations_and_fan_out() {
+        let s = shop();
+        let o = s.get("order", "o1").unwrap();
+        let skus: Vec<_> = s.values_at("order", o, "lineItems.payload.productNumber");
+        assert_eq!(skus, vec![&json!("SW1"), &json!("SW2")]);
+        assert_eq!(
+            s.values_at("order", o, "stateMachineState.technicalName"),
+            vec![&json!("open")]
+        );
+        assert_eq!(s.values_at("order", o, "order.orderNumber"), vec![&json!("10001")]);
+        assert!(s.values_at("order", o, "nope.x").is_empty());
+    }
+
+    #[test]
+    fn indexes_follow_updates_and_deletes() {
+        let mut s = shop();
+        assert_eq!(s.product_by_number("SW1"), Some("p1"));
+        s.update("product", "p1", &row(json!({"productNumber":"SW9"})));
+        assert_eq!(s.product_by_number("SW1"), None);
+        assert_eq!(s.product_by_number("SW9"), Some("p1"));
+        s.delete("order_line_item", "l1");
+        assert_eq!(s.ids_by_fk("order_line_item", "orderId", "o1"), vec!["l2".to_string()]);
+        s.delete("product", "p1");
+        assert_eq!(s.product_by_number("SW9"), None);
+    }
+
+    #[test]
+    fn url_names_map_to_entities() {
+        assert_eq!(entity_from_url("order-delivery"), Some("order_delivery"));
+        assert_eq!(entity_from_url("media"), None);
+        assert_eq!(url_name("order_line_item"), "order-line-item");
+    }
+}
