@@ -226,19 +226,27 @@ pub fn seed(store: &mut Store, created_at: &str) {
     }
 }
 
+/// English display names as Shopware ships them ("In Progress", "Shipped (partially)", "Done").
 fn display_name(s: &str) -> String {
-    let mut out = String::new();
-    for (i, word) in s.split('_').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
+    if s == "completed" {
+        return "Done".into();
+    }
+    let (base, partial) = match s.strip_suffix("_partially") {
+        Some(b) => (b, true),
+        None => (s, false),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for word in base.split('_') {
         let mut c = word.chars();
         if let Some(f) = c.next() {
-            out.extend(f.to_uppercase());
-            out.push_str(c.as_str());
+            out.push(f.to_uppercase().chain(c).collect());
         }
     }
-    out
+    let mut name = out.join(" ");
+    if partial {
+        name.push_str(" (partially)");
+    }
+    name
 }
 
 /// A refused transition.
@@ -315,6 +323,7 @@ mod tests {
             technical_name(&s, &initial_state_id(&DELIVERY)).as_deref(),
             Some("open")
         );
-        assert_eq!(display_name("shipped_partially"), "Shipped partially");
+        assert_eq!(display_name("shipped_partially"), "Shipped (partially)");
+        assert_eq!(display_name("in_progress"), "In Progress");
     }
 }
