@@ -2,4 +2,5 @@
 
 pub mod cli;
 pub mod states;
+pub mod stock;
 pub mod store;
