@@ -1,0 +1,368 @@
+//! Running parsed criteria against the store: filtering (dot paths through
+//! associations, SQL-join semantics for to-many), sorting, paging, totals by
+//! `total-count-mode`, and aggregations. Rendering lives in [`super::render`].
+
+use std::cmp::Ordering;
+
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::criteria::{AggKind, Criteria, Filter, Sort, TotalCountMode};
+use super::store::{Row, Store};
+
+/// The outcome of a search: matching rows of one page, and the total.
+#[derive(Debug)]
+pub struct SearchResult<'a> {
+    pub rows: Vec<&'a Row>,
+    pub total: usize,
+    pub aggregations: Map<String, Value>,
+}
+
+/// Runs `c` over all rows of `entity`.
+pub fn search<'a>(store: &'a Store, entity: &str, c: &Criteria) -> SearchResult<'a> {
+    let candidates: Vec<&Row> = match &c.ids {
+        Some(ids) => ids.iter().filter_map(|id| store.get(entity, id)).collect(),
+        None => store.rows(entity).collect(),
+    };
+    run(store, entity, candidates, c)
+}
+
+/// Runs `c` over a given candidate set (used for nested association criteria).
+pub fn run<'a>(store: &'a Store, entity: &str, candidates: Vec<&'a Row>, c: &Criteria) -> SearchResult<'a> {
+    let mut matched: Vec<&Row> = candidates
+        .into_iter()
+        .filter(|r| c.filter.iter().all(|f| eval(store, entity, r, f)))
+        .filter(|r| c.term.as_deref().is_none_or(|t| term_match(r, t)))
+        .collect();
+    // Aggregations see the filtered set before post-filters (Shopware semantics).
+    let aggregations = aggregate(store, entity, &matched, c);
+    if !c.post_filter.is_empty() {
+        matched.retain(|r| c.post_filter.iter().all(|f| eval(store, entity, r, f)));
+    }
+    if !c.sort.is_empty() {
+        // Stable: rows equal on every sort key keep the store's (id) order.
+        matched.sort_by(|a, b| compare_rows(store, entity, a, b, &c.sort));
+    }
+    let exact = matched.len();
+    let offset = c.offset().min(exact);
+    let page: Vec<&Row> = match c.effective_limit() {
+        Some(limit) => matched.iter().skip(offset).take(limit).copied().collect(),
+        None => matched.iter().skip(offset).copied().collect(),
+    };
+    let total = match c.total_count_mode {
+        TotalCountMode::None => page.len(),
+        TotalCountMode::Exact => exact,
+        TotalCountMode::NextPages => {
+            let limit = c.effective_limit().unwrap_or(exact);
+            (exact - offset).min(limit * 6 + 1)
+        }
+    };
+    SearchResult {
+        rows: page,
+        total,
+        aggregations,
+    }
+}
+
+fn term_match(row: &Row, term: &str) -> bool {
+    let t = term.to_lowercase();
+    [
+        "productNumber",
+        "orderNumber",
+        "name",
+        "email",
+        "customerNumber",
+        "label",
+    ]
+    .iter()
+    .filter_map(|f| row.get(*f).and_then(Value::as_str))
+    .any(|v| v.to_lowercase().contains(&t))
+}
+
+/// Evaluates one filter on one row.
+pub fn eval(store: &Store, entity: &str, row: &Row, f: &Filter) -> bool {
+    match f {
+        Filter::Equals { field, value } => {
+            let vals = store.values_at(entity, row, field);
+            if value.is_null() {
+                vals.is_empty() || vals.iter().any(|v| v.is_null())
+            } else {
+                vals.iter().any(|v| loose_eq(v, value))
+            }
+        }
+        Filter::EqualsAny { field, values } => {
+            let vals = store.values_at(entity, row, field);
+            vals.iter().any(|v| values.iter().any(|x| loose_eq(v, x)))
+        }
+        Filter::Contains { field, value } => {
+            text_test(store, entity, row, field, |s| s.contains(&value.to_lowercase()))
+        }
+        Filter::Prefix { field, value } => {
+            text_test(store, entity, row, field, |s| s.starts_with(&value.to_lowercase()))
+        }
+        Filter::Suffix { field, value } => text_test(store, entity, row, field, |s| s.ends_with(&value.to_lowercase())),
+        Filter::Range { field, bounds } => store.values_at(entity, row, field).iter().any(|v| {
+            !v.is_null()
+                && bounds.iter().all(|(op, b)| match compare_values(v, b) {
+                    Some(o) => match op.as_str() {
+                        "gte" => o != Ordering::Less,
+                        "gt" => o == Ordering::Greater,
+                        "lte" => o != Ordering::Greater,
+                        "lt" => o == Ordering::Less,
+                        _ => true,
+                    },
+                    None => false,
+                })
+        }),
+        Filter::Multi { and, queries } => combine(store, entity, row, *and, queries),
+        Filter::Not { and, queries } => !combine(store, entity, row, *and, queries),
+    }
+}
+
+fn combine(store: &Store, entity: &str, row: &Row, and: bool, queries: &[Filter]) -> bool {
+    if queries.is_empty() {
+        return true;
+    }
+    if and {
+        queries.iter().all(|q| eval(store, entity, row, q))
+    } else {
+        queries.iter().any(|q| eval(store, entity, row, q))
+    }
+}
+
+/// LIKE-style tests are case-insensitive, as with MySQL's default collation.
+fn text_test(store: &Store, entity: &str, row: &Row, field: &str, test: impl Fn(&str) -> bool) -> bool {
+    store.values_at(entity, row, field).iter().any(|v| match v {
+        Value::String(s) => test(&s.to_lowercase()),
+        Value::Number(n) => test(&n.to_string()),
+        _ => false,
+    })
+}
+
+/// Equality as MySQL would see it: numbers by value, booleans against 0/1 and
+/// "true"/"false", dates by instant, strings exactly.
+fn loose_eq(stored: &Value, given: &Value) -> bool {
+    match (stored, given) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Number(a), Value::String(b)) | (Value::String(b), Value::Number(a)) => {
+            b.trim().parse::<f64>().ok() == a.as_f64()
+        }
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Bool(a), Value::Number(n)) => n.as_i64() == Some(i64::from(*a)),
+        (Value::Bool(a), Value::String(s)) => matches!((a, s.as_str()), (true, "1" | "true") | (false, "0" | "false")),
+        (Value::String(a), Value::String(b)) => {
+            a == b || matches!((parse_date(a), parse_date(b)), (Some(x), Some(y)) if x == y)
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// Parses the date forms Shopware accepts in filters.
+pub fn parse_date(s: &str) -> Option<OffsetDateTime> {
+    if s.len() < 10 || !s.as_bytes()[4].eq(&b'-') {
+        return None;
+    }
+    if let Ok(d) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(d);
+    }
+    let fmt_full = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let fmt_day = time::macros::format_description!("[year]-[month]-[day]");
+    let core = s.split('.').next().unwrap_or(s).replace('T', " ");
+    if let Ok(d) = time::PrimitiveDateTime::parse(&core, fmt_full) {
+        return Some(d.assume_utc());
+    }
+    time::Date::parse(&s[..10], fmt_day)
+        .ok()
+        .map(|d| d.midnight().assume_utc())
+}
+
+/// Orders two values: numbers numerically, dates by instant, strings bytewise.
+pub fn compare_values(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        (Value::Number(x), Value::String(y)) => x.as_f64()?.partial_cmp(&y.trim().parse::<f64>().ok()?),
+        (Value::String(x), Value::Number(y)) => x.trim().parse::<f64>().ok()?.partial_cmp(&y.as_f64()?),
+        (Value::String(x), Value::String(y)) => match (parse_date(x), parse_date(y)) {
+            (Some(dx), Some(dy)) => Some(dx.cmp(&dy)),
+            _ => Some(x.cmp(y)),
+        },
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+fn compare_rows(store: &Store, entity: &str, a: &Row, b: &Row, sorts: &[Sort]) -> Ordering {
+    for s in sorts {
+        let va = store.values_at(entity, a, &s.field).into_iter().find(|v| !v.is_null());
+        let vb = store.values_at(entity, b, &s.field).into_iter().find(|v| !v.is_null());
+        // NULLs sort first ascending, as in MySQL.
+        let o = match (va, vb) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => {
+                if s.natural {
+                    natural_cmp(&text_of(x), &text_of(y))
+                } else {
+                    compare_values(x, y).unwrap_or(Ordering::Equal)
+                }
+            }
+        };
+        let o = if s.desc { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Natural order: digit runs compare by value (`SW2` < `SW10`).
+fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut ia, mut ib) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (ia.peek().copied(), ib.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let na: String = std::iter::from_fn(|| ia.next_if(|c| c.is_ascii_digit())).collect();
+                let nb: String = std::iter::from_fn(|| ib.next_if(|c| c.is_ascii_digit())).collect();
+                let o = na
+                    .trim_start_matches('0')
+                    .len()
+                    .cmp(&nb.trim_start_matches('0').len())
+                    .then(na.cmp(&nb));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            (Some(x), Some(y)) => {
+                let o = x.cmp(&y);
+                if o != Ordering::Equal {
+                    return o;
+                }
+                ia.next();
+                ib.next();
+            }
+        }
+    }
+}
+
+fn aggregate(store: &Store, entity: &str, rows: &[&Row], c: &Criteria) -> Map<String, Value> {
+    let mut out = Map::new();
+    for a in &c.aggregations {
+        let vals: Vec<&Value> = rows.iter().flat_map(|r| store.values_at(entity, r, &a.field)).collect();
+        let nums: Vec<f64> = vals.iter().filter_map(|v| v.as_f64()).collect();
+        let result = match a.kind {
+            AggKind::Count => json!({"count": vals.iter().filter(|v| !v.is_null()).count()}),
+            AggKind::Sum => json!({"sum": nums.iter().sum::<f64>()}),
+            AggKind::Avg => {
+                json!({"avg": if nums.is_empty() { Value::Null } else { json!(nums.iter().sum::<f64>() / nums.len() as f64) }})
+            }
+            AggKind::Min => json!({"min": nums.iter().copied().reduce(f64::min)}),
+            AggKind::Max => json!({"max": nums.iter().copied().reduce(f64::max)}),
+        };
+        let mut result = result;
+        result["extensions"] = json!([]);
+        result["apiAlias"] = json!(format!("{}_aggregation", a.name));
+        out.insert(a.name.clone(), result);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::criteria::parse;
+    use super::*;
+
+    fn store() -> Store {
+        let mut s = Store::new();
+        for (i, (num, stock, created)) in [
+            ("SW10", 5, "2026-11-27T10:00:00.000+00:00"),
+            ("SW2", 0, "2026-11-27T09:00:00.000+00:00"),
+            ("SW3", 12, "2026-11-27T11:00:00.000+00:00"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let row = json!({"id": format!("id{i}"), "productNumber": num, "stock": stock, "createdAt": created, "active": true});
+            s.put("product", row.as_object().unwrap().clone());
+        }
+        s
+    }
+
+    fn numbers(r: &SearchResult) -> Vec<String> {
+        r.rows
+            .iter()
+            .map(|r| r["productNumber"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn filters_combine_and_dates_compare_by_instant() {
+        let s = store();
+        let c = parse(
+            &json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gt":"2026-11-27T09:30:00Z"}}],
+            "sort":[{"field":"createdAt"}]}),
+        )
+        .unwrap();
+        assert_eq!(numbers(&search(&s, "product", &c)), vec!["SW10", "SW3"]);
+        let c = parse(&json!({"filter":[{"type":"not","operator":"or","queries":[
+            {"type":"equals","field":"stock","value":0},{"type":"prefix","field":"productNumber","value":"sw1"}]}]}))
+        .unwrap();
+        assert_eq!(numbers(&search(&s, "product", &c)), vec!["SW3"]);
+        let c = parse(&json!({"filter":[{"type":"equalsAny","field":"productNumber","value":["SW2","SW3","nope"]}]}))
+            .unwrap();
+        assert_eq!(search(&s, "product", &c).rows.len(), 2);
+        let c = parse(&json!({"filter":[{"type":"equals","field":"active","value":"1"}]})).unwrap();
+        assert_eq!(search(&s, "product", &c).rows.len(), 3);
+    }
+
+    #[test]
+    fn totals_follow_total_count_mode() {
+        let s = store();
+        let c = parse(&json!({"limit":1})).unwrap();
+        assert_eq!(search(&s, "product", &c).total, 1);
+        let c = parse(&json!({"limit":1, "total-count-mode": 1})).unwrap();
+        assert_eq!(search(&s, "product", &c).total, 3);
+        let c = parse(&json!({"limit":1, "page": 2, "total-count-mode": 2})).unwrap();
+        assert_eq!(search(&s, "product", &c).total, 2);
+    }
+
+    #[test]
+    fn natural_sorting_and_nulls_first() {
+        let mut s = store();
+        s.put(
+            "product",
+            json!({"id":"idx","productNumber":"SW1","stock":null})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let c = parse(&json!({"sort":[{"field":"productNumber","order":"ASC","naturalSorting":true}]})).unwrap();
+        assert_eq!(numbers(&search(&s, "product", &c)), vec!["SW1", "SW2", "SW3", "SW10"]);
+        let c = parse(&json!({"sort":[{"field":"stock","order":"ASC"}]})).unwrap();
+        assert_eq!(numbers(&search(&s, "product", &c))[0], "SW1");
+        let c = parse(&json!({"sort":[{"field":"stock","order":"DESC"}]})).unwrap();
+        assert_eq!(numbers(&search(&s, "product", &c))[0], "SW3");
+    }
+
+    #[test]
+    fn aggregations_and_post_filters() {
+        let s = store();
+        let c = parse(&json!({"post-filter":[{"type":"equals","field":"stock","value":0}],
+            "aggregations":[{"name":"units","type":"sum","field":"stock"}]}))
+        .unwrap();
+        let r = search(&s, "product", &c);
+        assert_eq!(r.rows.len(), 1);
+        assert_eq!(r.aggregations["units"]["sum"], json!(17.0));
+    }
+}
