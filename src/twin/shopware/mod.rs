@@ -8,3 +8,5 @@ pub mod search;
 pub mod states;
 pub mod stock;
 pub mod store;
+pub mod sync;
+pub mod write;
