@@ -36,8 +36,8 @@ pub struct BackoffStep {
 }
 
 /// A limiter's policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
 pub enum Policy {
     FixedWindow {
         limit: u32,
@@ -65,8 +65,11 @@ pub enum Policy {
 }
 
 /// A rate-limit rule from a profile.
+///
+/// Deserialised through [`RawRule`] so that unknown keys are errors (serde's
+/// `deny_unknown_fields` does not work with a flattened policy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawRule")]
 pub struct RuleConfig {
     /// A name for reports (`saas-token-endpoint`).
     pub name: String,
@@ -99,6 +102,86 @@ pub struct RuleConfig {
 
 fn default_status() -> u16 {
     429
+}
+
+/// The rule as written in a profile: every key any policy may use.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    name: String,
+    route: String,
+    #[serde(default)]
+    methods: Vec<String>,
+    #[serde(default)]
+    key: KeyBy,
+    policy: String,
+    limit: Option<u32>,
+    #[serde(default, with = "serde_opt_duration")]
+    window: Option<Duration>,
+    burst: Option<u32>,
+    rate: Option<u32>,
+    #[serde(default, with = "serde_opt_duration")]
+    per: Option<Duration>,
+    steps: Option<Vec<BackoffStep>>,
+    #[serde(default, with = "serde_opt_duration")]
+    reset: Option<Duration>,
+    #[serde(default)]
+    retry_after: bool,
+    #[serde(default = "default_status")]
+    status: u16,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    failures_only: bool,
+    #[serde(default, with = "serde_opt_duration")]
+    fixed_wait: Option<Duration>,
+}
+
+impl TryFrom<RawRule> for RuleConfig {
+    type Error = String;
+
+    fn try_from(r: RawRule) -> Result<Self, String> {
+        let name = r.name.clone();
+        let need = |what: &str| format!("rate limit '{name}': policy '{}' needs '{what}'", r.policy);
+        let policy = match r.policy.as_str() {
+            "fixed_window" => Policy::FixedWindow {
+                limit: r.limit.ok_or_else(|| need("limit"))?,
+                window: r.window.ok_or_else(|| need("window"))?,
+            },
+            "sliding_window" => Policy::SlidingWindow {
+                limit: r.limit.ok_or_else(|| need("limit"))?,
+                window: r.window.ok_or_else(|| need("window"))?,
+            },
+            "token_bucket" => Policy::TokenBucket {
+                burst: r.burst.ok_or_else(|| need("burst"))?,
+                rate: r.rate.ok_or_else(|| need("rate"))?,
+                per: r.per.ok_or_else(|| need("per"))?,
+            },
+            "time_backoff" => Policy::TimeBackoff {
+                steps: r.steps.clone().ok_or_else(|| need("steps"))?,
+                reset: r.reset.ok_or_else(|| need("reset"))?,
+            },
+            other => {
+                return Err(format!(
+                    "rate limit '{name}': unknown policy '{other}'; allowed: fixed_window, sliding_window, token_bucket, time_backoff"
+                ))
+            }
+        };
+        let rule = RuleConfig {
+            name: r.name,
+            route: r.route,
+            methods: r.methods,
+            key: r.key,
+            policy,
+            retry_after: r.retry_after,
+            status: r.status,
+            code: r.code,
+            failures_only: r.failures_only,
+            fixed_wait: r.fixed_wait,
+        };
+        rule.validate()?;
+        Ok(rule)
+    }
 }
 
 impl RuleConfig {
@@ -438,6 +521,32 @@ mod tests {
             window: Duration::from_secs(1),
         });
         assert!(bad.validate().unwrap_err().contains("'r'"));
+    }
+
+    #[test]
+    fn rules_parse_from_toml_and_reject_unknown_keys_and_policies() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct W {
+            r: RuleConfig,
+        }
+        let ok: W =
+            toml::from_str("[r]\nname='a'\nroute='/api/*'\npolicy='sliding_window'\nlimit=5\nwindow='5m'\n").unwrap();
+        assert_eq!(
+            ok.r.policy,
+            Policy::SlidingWindow {
+                limit: 5,
+                window: Duration::from_secs(300)
+            }
+        );
+        let e =
+            toml::from_str::<W>("[r]\nname='a'\nroute='/'\npolicy='fixed_window'\nlimit=5\nwindow='1s'\nwindoww=1\n")
+                .unwrap_err();
+        assert!(e.to_string().contains("windoww"), "{e}");
+        let e = toml::from_str::<W>("[r]\nname='a'\nroute='/'\npolicy='leaky'\n").unwrap_err();
+        assert!(e.to_string().contains("allowed: fixed_window"), "{e}");
+        let e = toml::from_str::<W>("[r]\nname='a'\nroute='/'\npolicy='fixed_window'\nlimit=5\n").unwrap_err();
+        assert!(e.to_string().contains("needs 'window'"), "{e}");
     }
 
     #[test]

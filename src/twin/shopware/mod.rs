@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod criteria;
 pub mod errors;
+pub mod profile;
 pub mod render;
 pub mod search;
 pub mod states;
