@@ -159,7 +159,12 @@ pub fn prepare(store: &Store, body: &Value) -> Result<Vec<Prepared>, Vec<SwError
                 continue;
             };
             let mut rec = rec.clone();
+            let before_resolve = errors.len();
             resolve(store, &pending_numbers, &mut rec, &key, i, &mut errors);
+            if errors.len() > before_resolve {
+                // An unresolved key says it all; validating the record further would only add noise.
+                continue;
+            }
             match action {
                 Action::Delete => {
                     if !rec.get("id").is_some_and(Value::is_string) {
