@@ -49,7 +49,7 @@ impl SwError {
             "code": self.code,
             "title": self.title,
             "detail": self.detail,
-            "meta": {"parameters": Value::Object(self.parameters.clone())},
+            "meta": {"parameters": php_map(&self.parameters)},
         });
         if let Some(p) = &self.pointer {
             e["source"] = json!({"pointer": p});
@@ -59,6 +59,16 @@ impl SwError {
 
     pub fn response(self) -> TwinResponse {
         errors_response(self.status, &[self])
+    }
+}
+
+/// PHP's json_encode writes an empty associative array as `[]`: Shopware's
+/// bodies carry `[]` where a map is empty, and clients must cope.
+pub fn php_map(m: &Map<String, Value>) -> Value {
+    if m.is_empty() {
+        Value::Array(Vec::new())
+    } else {
+        Value::Object(m.clone())
     }
 }
 

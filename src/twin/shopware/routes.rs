@@ -343,7 +343,7 @@ impl ShopwareTwin {
         let handled = match r {
             Route::Sync => self.sync(req, &body, reindex, at),
             Route::Patch { entity, id } => self.patch(req, entity, id, &body, at, base),
-            Route::Transition { entity, id, action } => self.transition_http(req, entity, id, action, &body, at),
+            Route::Transition { entity, id, action } => self.transition_http(entity, id, action, &body, at),
             _ => unreachable!("only writes come here"),
         };
         let ok = handled.resp.status < 400;
@@ -627,7 +627,6 @@ impl ShopwareTwin {
 
     fn transition_http(
         &self,
-        req: &TwinRequest,
         entity: &'static str,
         id: &str,
         action: &str,
@@ -645,21 +644,12 @@ impl ShopwareTwin {
                 Duration::ZERO,
             );
         }
+        // Shopware answers a transition with the bare new state (a plain JsonResponse, whatever the Accept).
         let resp = match self.transition(entity, id, action, at) {
             Ok(state) => {
-                let format = Format::from_accept(req.header("accept")).unwrap_or(Format::Json);
-                let base = format!("http://{}", req.header("host").unwrap_or("127.0.0.1"));
                 let store = self.read();
-                let doc = match store.get("state_machine_state", &state) {
-                    Some(row) => match format {
-                        Format::Json => render::detail_json(&store, "state_machine_state", row, &Criteria::default()),
-                        Format::JsonApi => {
-                            render::detail_jsonapi(&store, "state_machine_state", row, &Criteria::default(), &base)
-                        }
-                    },
-                    None => Value::Null,
-                };
-                TwinResponse::json_typed(200, &doc, format.content_type())
+                let doc = store.get("state_machine_state", &state).map_or(Value::Null, |r| Value::Object(r.clone()));
+                TwinResponse::json(200, &doc)
             }
             Err(e) => e.response(),
         };

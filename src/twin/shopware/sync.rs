@@ -303,8 +303,9 @@ pub fn apply(store: &mut Store, ops: Vec<Prepared>, reindex: bool, now: &str) ->
             }
         }
     }
+    // Empty maps come out as `[]`, as PHP encodes them.
     let to_obj = |m: BTreeMap<&'static str, Vec<Value>>| -> Value {
-        Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), Value::Array(v))).collect())
+        super::errors::php_map(&m.into_iter().map(|(k, v)| (k.to_string(), Value::Array(v))).collect())
     };
     out.body =
         json!({"extensions": [], "data": to_obj(data), "notFound": to_obj(not_found), "deleted": to_obj(deleted)});
