@@ -44,7 +44,9 @@ fn handle(c: &mut Criterion) {
     let mut g = c.benchmark_group("handle");
     g.throughput(Throughput::Elements(1));
     let search = common::search_body();
-    g.bench_function("search_25_of_1000", |b| b.iter(|| twin.handle(request("/api/search/product", &tok, &search))));
+    g.bench_function("search_25_of_1000", |b| {
+        b.iter(|| twin.handle(request("/api/search/product", &tok, &search)))
+    });
     for batch in [10usize, 100] {
         let mut round = 0;
         g.bench_with_input(BenchmarkId::new("sync_batch", batch), &batch, |b, &batch| {
@@ -58,12 +60,18 @@ fn handle(c: &mut Criterion) {
 }
 
 fn http(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let twin = common::twin(1000);
     let tok = token(&twin);
     let (bare, served) = rt.block_on(async {
         let bare = common::bare_hyper().await;
-        let served = synctwin::twin::http::spawn(twin.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let served = synctwin::twin::http::spawn(twin.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         (bare, served)
     });
     let client = reqwest::Client::new();
@@ -72,7 +80,12 @@ fn http(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("bare_hyper_baseline", |b| {
         b.to_async(&rt).iter(|| async {
-            let r = client.post(format!("http://{bare}/")).body(search.clone()).send().await.unwrap();
+            let r = client
+                .post(format!("http://{bare}/"))
+                .body(search.clone())
+                .send()
+                .await
+                .unwrap();
             r.bytes().await.unwrap()
         })
     });

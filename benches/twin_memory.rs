@@ -12,8 +12,15 @@ mod common;
 use std::time::Instant;
 
 fn main() {
-    let total: usize = std::env::var("REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let total: usize = std::env::var("REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let twin = common::twin(2000);
         let served = synctwin::twin::http::spawn(twin.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();

@@ -24,7 +24,13 @@ pub const TAX: &str = "7a0b4e2c4c6f4a0e9b1f3c2d5e6f7a8b";
 pub fn shop(n: usize) -> Store {
     let mut s = Store::new();
     states::seed(&mut s, "2026-11-27T00:00:00.000+00:00");
-    s.put("tax", json!({"id": TAX, "taxRate": 19.0, "name": "Standard", "apiAlias": "tax"}).as_object().unwrap().clone());
+    s.put(
+        "tax",
+        json!({"id": TAX, "taxRate": 19.0, "name": "Standard", "apiAlias": "tax"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
     for i in 0..n {
         let row = json!({
             "id": format!("{:032x}", 0x1000 + i), "productNumber": format!("SW{}", 10000 + i), "stock": 100,
@@ -57,7 +63,10 @@ pub fn raw_profile() -> ShopwareProfile {
 
 pub fn twin(n: usize) -> Arc<ShopwareTwin> {
     let clock: SharedClock = Arc::new(ScaledClock::start(Speed::new(1.0).unwrap()));
-    let creds = Credentials { client_id: "SWIABENCH".into(), client_secret: "bench-secret".into() };
+    let creds = Credentials {
+        client_id: "SWIABENCH".into(),
+        client_secret: "bench-secret".into(),
+    };
     ShopwareTwin::new(raw_profile(), shop(n), creds, 1, clock, ObservationLog::new())
 }
 
@@ -86,7 +95,12 @@ pub async fn bare_hyper() -> SocketAddr {
                 let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let state = state.clone();
                     async move {
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
                         let n = {
                             let mut m = state.lock().unwrap();
                             let e = m.entry(body.len() as u64).or_insert(0);
@@ -95,7 +109,10 @@ pub async fn bare_hyper() -> SocketAddr {
                         };
                         let out = serde_json::to_vec(&json!({"total": n, "data": []})).unwrap();
                         Ok::<_, Infallible>(
-                            hyper::Response::builder().header("content-type", "application/json").body(Full::new(Bytes::from(out))).unwrap(),
+                            hyper::Response::builder()
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(out)))
+                                .unwrap(),
                         )
                     }
                 });
@@ -110,6 +127,10 @@ pub async fn bare_hyper() -> SocketAddr {
 pub fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }

@@ -625,14 +625,7 @@ impl ShopwareTwin {
             .collect()
     }
 
-    fn transition_http(
-        &self,
-        entity: &'static str,
-        id: &str,
-        action: &str,
-        body: &Value,
-        at: SimTime,
-    ) -> Handled {
+    fn transition_http(&self, entity: &'static str, id: &str, action: &str, body: &Value, at: SimTime) -> Handled {
         if !(body.is_null() || body.is_object()) {
             return Handled::new(
                 SwError::new(
@@ -648,7 +641,9 @@ impl ShopwareTwin {
         let resp = match self.transition(entity, id, action, at) {
             Ok(state) => {
                 let store = self.read();
-                let doc = store.get("state_machine_state", &state).map_or(Value::Null, |r| Value::Object(r.clone()));
+                let doc = store
+                    .get("state_machine_state", &state)
+                    .map_or(Value::Null, |r| Value::Object(r.clone()));
                 TwinResponse::json(200, &doc)
             }
             Err(e) => e.response(),
