@@ -12,9 +12,11 @@
 //! - [`twin`]: the transport-independent twin core, the hyper and wiremock
 //!   transports, shared limits, faults and tokens, and the twins themselves:
 //!   [`twin::shopware`] and [`twin::erp`].
+//! - [`engine`]: the reference sync engine's decision logic.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
 pub mod cli;
 pub mod clock;
+pub mod engine;
 pub mod observe;
 pub mod twin;

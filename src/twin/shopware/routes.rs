@@ -656,24 +656,32 @@ impl ShopwareTwin {
     }
 
     /// Runs a state transition (Admin API or storefront side); returns the new state id.
-    pub fn transition(&self, entity: &'static str, id: &str, action: &str, at: SimTime) -> Result<String, SwError> {
+    pub fn transition(
+        &self,
+        entity: &'static str,
+        id: &str,
+        action: &str,
+        at: SimTime,
+    ) -> Result<String, Box<SwError>> {
         let machine = states::machine_for_entity(entity).ok_or_else(|| {
-            SwError::new(
+            Box::new(SwError::new(
                 400,
                 "SYSTEM__STATE_MACHINE_NOT_FOUND",
                 format!("No state machine for entity {entity}."),
-            )
+            ))
         })?;
         let now_ts = self.timestamp(at);
         let mut store = self.write();
         let Some(row) = store.get(entity, id) else {
-            return Err(SwError::new(
-                400,
-                "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
-                format!("The entity {entity} with id {id} is not valid."),
-            )
-            .param("entityName", entity)
-            .param("entityId", id));
+            return Err(Box::new(
+                SwError::new(
+                    400,
+                    "SYSTEM__STATE_MACHINE_INVALID_ENTITY_ID",
+                    format!("The entity {entity} with id {id} is not valid."),
+                )
+                .param("entityName", entity)
+                .param("entityId", id),
+            ));
         };
         let from_id = row
             .get("stateId")
@@ -682,19 +690,21 @@ impl ShopwareTwin {
             .to_string();
         let from = states::technical_name(&store, &from_id).unwrap_or_else(|| machine.initial.to_string());
         let to = states::target(&machine, &from, action).map_err(|e| {
-            SwError::new(
-                400,
-                "SYSTEM__ILLEGAL_STATE_TRANSITION",
-                format!(
-                    "Illegal transition \"{}\" from state \"{}\". Possible transitions are: {}",
-                    e.action,
-                    e.from,
-                    e.possible.join(", ")
-                ),
+            Box::new(
+                SwError::new(
+                    400,
+                    "SYSTEM__ILLEGAL_STATE_TRANSITION",
+                    format!(
+                        "Illegal transition \"{}\" from state \"{}\". Possible transitions are: {}",
+                        e.action,
+                        e.from,
+                        e.possible.join(", ")
+                    ),
+                )
+                .param("transition", e.action.clone())
+                .param("fromStateName", e.from.clone())
+                .param("possibleTransitions", e.possible.clone()),
             )
-            .param("transition", e.action.clone())
-            .param("fromStateName", e.from.clone())
-            .param("possibleTransitions", e.possible.clone())
         })?;
         let to_id = states::state_id(&machine, to);
         let mut fields = Map::new();
