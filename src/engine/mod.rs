@@ -1,11 +1,13 @@
 //! The reference sync engine (issue 4). Its decision logic is pure and
 //! unit-tested; HTTP adapters are thin. Built so far:
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
+//! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
 //! - [`batching`]: batches of the sync API and isolating bad records;
 //! - [`stock_policy`]: the stock figure pushed to Shopware (safe and naive);
 //! - [`watermark`]: the order-export cursor with a tiebreak.
 
 pub mod backoff;
 pub mod batching;
+pub mod mapping;
 pub mod stock_policy;
 pub mod watermark;
