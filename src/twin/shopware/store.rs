@@ -329,7 +329,7 @@ impl Store {
 
     /// Sets one field of an existing row (not an indexed one).
     pub fn set_field(&mut self, entity: &'static str, id: &str, field: &str, value: Value) -> bool {
-        debug_assert!(!indexed_fks(entity).any(|f| f == field) && !(entity == "product" && field == "productNumber"));
+        debug_assert!(!(indexed_fks(entity).any(|f| f == field) || (entity == "product" && field == "productNumber")));
         match self.table_mut(entity).rows.get_mut(id) {
             Some(row) => {
                 row.insert(field.to_string(), value);
