@@ -49,6 +49,29 @@ pub fn fixed_id(name: &str) -> String {
     hex::encode(&Sha256::digest(format!("synctwin:{name}").as_bytes())[..16])
 }
 
+/// The variant options the twin knows (property group, option). Variants carry
+/// their ids in `optionIds`; the checkout turns them into the line item's
+/// `payload.options` (`[{group, option}]`), as ProductCartProcessor does.
+pub const VARIANT_OPTIONS: &[(&str, &str)] = &[
+    ("Size", "S"),
+    ("Size", "M"),
+    ("Size", "L"),
+    ("Size", "XL"),
+    ("Color", "Black"),
+    ("Color", "White"),
+    ("Color", "Red"),
+];
+
+/// The id of a variant option (`property_group_option`).
+pub fn option_id(group: &str, option: &str) -> String {
+    fixed_id(&format!("property_group_option:{group}:{option}"))
+}
+
+/// The (group, option) of a known option id.
+pub fn variant_option(id: &str) -> Option<(&'static str, &'static str)> {
+    VARIANT_OPTIONS.iter().copied().find(|(g, o)| option_id(g, o) == id)
+}
+
 /// A storefront cart, as the traffic driver submits it.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -225,7 +248,7 @@ pub enum CheckoutError {
     UnknownCurrency(String),
     #[error("unknown tax status '{0}', expected gross, net or tax-free")]
     InvalidTaxStatus(String),
-    #[error("invalid amount {value} for '{label}': must be a finite number >= 0 (tax rates <= 100)")]
+    #[error("invalid amount {value} for '{label}': must be a finite number from 0 to 1e9 (percentages and tax rates up to 100)")]
     InvalidAmount { label: String, value: f64 },
     #[error("'{0}' is not an RFC 3339 timestamp")]
     InvalidTimestamp(String),
@@ -281,8 +304,11 @@ fn calc_json(p: &LinePrice) -> Value {
     serde_json::to_value(p.to_calculated()).unwrap_or(Value::Null)
 }
 
+/// The largest amount a cart may carry (keeps all cent arithmetic far from overflow).
+const MAX_AMOUNT: f64 = 1e9;
+
 fn amount(label: &str, value: f64) -> Result<i64, CheckoutError> {
-    if value.is_finite() && value >= 0.0 {
+    if value.is_finite() && (0.0..=MAX_AMOUNT).contains(&value) {
         Ok(pricing::cents(value))
     } else {
         Err(CheckoutError::InvalidAmount {
@@ -330,6 +356,9 @@ fn unit_price(store: &Store, row: &Row, cur: &Currency, status: TaxStatus) -> Op
             base.get(field)?.as_f64()? * cur.factor
         }
     };
+    if !(value.is_finite() && value.abs() <= MAX_AMOUNT) {
+        return None;
+    }
     Some(cur.item.cash_round(pricing::cents(value)))
 }
 
@@ -370,7 +399,15 @@ fn product_info(store: &Store, number: &str, cur: &Currency, status: TaxStatus) 
     let purchase_prices = stock::inherited(store, row, "purchasePrices")
         .cloned()
         .unwrap_or(Value::Null);
-    let variation = row.get("variation").cloned().unwrap_or(json!([]));
+    let option_ids = row.get("optionIds").cloned().unwrap_or(Value::Null);
+    let options: Vec<Value> = option_ids
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(variant_option)
+        .map(|(group, option)| json!({"group": group, "option": option}))
+        .collect();
     let payload = json!({
         "isCloseout": closeout,
         "customFields": stock::inherited(store, row, "customFields").cloned().unwrap_or(json!({})),
@@ -385,8 +422,8 @@ fn product_info(store: &Store, number: &str, cur: &Currency, status: TaxStatus) 
         "tagIds": null,
         "categoryIds": null,
         "propertyIds": null,
-        "optionIds": row.get("optionIds").cloned().unwrap_or(Value::Null),
-        "options": variation,
+        "optionIds": option_ids,
+        "options": options,
         "streamIds": null,
         "parentId": parent_id,
         "stock": stock_now,
@@ -462,15 +499,20 @@ fn quantity_definition(unit: i64, quantity: i64, rate_bp: i64) -> Value {
     })
 }
 
+/// Any line's quantity: at least 1, at most a million (whatever `maxPurchase` says).
 fn positive_quantity(item: &str, quantity: i64) -> Result<(), CheckoutError> {
-    if quantity < 1 {
-        return Err(CheckoutError::InvalidQuantity {
-            item: item.to_string(),
-            quantity,
-            reason: "must be at least 1".into(),
-        });
-    }
-    Ok(())
+    let reason = if quantity < 1 {
+        "must be at least 1"
+    } else if quantity > 1_000_000 {
+        "above 1000000"
+    } else {
+        return Ok(());
+    };
+    Err(CheckoutError::InvalidQuantity {
+        item: item.to_string(),
+        quantity,
+        reason: reason.into(),
+    })
 }
 
 fn product_item(
@@ -527,9 +569,19 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
                 ..
             } => {
                 positive_quantity(product_number, *quantity)?;
-                *wanted.entry(product_number.clone()).or_default() += quantity;
+                let total = wanted.entry(product_number.clone()).or_default();
+                *total = total.saturating_add(*quantity);
             }
-            CartLine::Custom { label, quantity, .. } => positive_quantity(label, *quantity)?,
+            CartLine::Custom { label, quantity, .. } => {
+                positive_quantity(label, *quantity)?;
+                if *quantity > MAX_QUANTITY {
+                    return Err(CheckoutError::InvalidQuantity {
+                        item: label.clone(),
+                        quantity: *quantity,
+                        reason: format!("above the maximum {MAX_QUANTITY}"),
+                    });
+                }
+            }
             CartLine::Credit { .. } => {}
         }
     }
@@ -1013,6 +1065,8 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
                 "stackable": true,
                 "position": *pos,
                 "states": i.states,
+                // An unloaded association, as Shopware serialises it (the schema requires the key).
+                "children": null,
                 "price": calc_json(&i.price),
                 "priceDefinition": i.definition,
                 "unitPrice": pricing::to_f64(i.price.unit),
@@ -1376,6 +1430,17 @@ mod tests {
             err(&s, vec![p("SW10006", 101)]),
             CheckoutError::InvalidQuantity { .. }
         ));
+        assert!(matches!(
+            err(&s, vec![p("SW10006", i64::MAX)]),
+            CheckoutError::InvalidQuantity { .. }
+        ));
+        let huge = CartLine::Custom {
+            label: "x".into(),
+            unit_price_gross: 1e300,
+            quantity: 1,
+            tax_rate: 19.0,
+        };
+        assert!(matches!(err(&s, vec![huge]), CheckoutError::InvalidAmount { .. }));
         assert_eq!(err(&s, vec![]), CheckoutError::EmptyCart);
         assert!(matches!(
             err(

@@ -18,7 +18,8 @@
 //! # Catalogue blocks
 //!
 //! Products come in blocks of ten, numbered consecutively, cycling through:
-//! 0 a parent with three variants (Size S/M/L; variants have `isCloseout`,
+//! 0 a parent with three variants (Size S/M/L in `optionIds`, see
+//! [`checkout::VARIANT_OPTIONS`]; variants have `isCloseout`,
 //! `minPurchase`, `price`, `taxId`, `name` null and inherit them), 1 a closeout
 //! product sold out (`stock` 0, `available` false), 2 a closeout product in
 //! stock, 3 a customizable product (`swagCustomizedProductsTemplateId` set),
@@ -231,7 +232,6 @@ fn product_row(
         "ean": null,
         "weight": null,
         "childCount": 0,
-        "variation": [],
         "optionIds": null,
         "customFields": if is_variant { Value::Null } else { json!({}) },
         "createdAt": created,
@@ -273,7 +273,7 @@ fn seed_catalogue(store: &mut Store, cfg: &SeedConfig, created: &str, sum: &mut 
                     let mut v = product_row(&mut rng, &vn, None, None, 19.0, s, None, created);
                     v.insert("parentId".into(), json!(parent_id));
                     v.insert("parentVersionId".into(), json!(LIVE_VERSION));
-                    v.insert("variation".into(), json!([{"group": "Size", "option": size}]));
+                    v.insert("optionIds".into(), json!([checkout::option_id("Size", size)]));
                     rows.push(v);
                     if closeout {
                         cat.closeout_in_stock.push(vn);
