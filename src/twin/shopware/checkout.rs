@@ -15,6 +15,32 @@
 //! definitions: gross for `gross` carts, net for `net` and `tax-free` carts.
 //! Product prices come from the product's `price.gross` / `price.net` (the
 //! currency's own entry, or the EUR entry times the currency factor).
+//!
+//! # A cart in JSON
+//!
+//! ```json
+//! {"customer": {"email": "erika@example.com", "firstName": "Erika", "lastName": "Muster",
+//!               "guest": false, "street": "Hauptstr. 1", "zipcode": "10115", "city": "Berlin"},
+//!  "lines": [
+//!    {"type": "product", "productNumber": "SW10006", "quantity": 2},
+//!    {"type": "customized-products", "productNumber": "SW10003", "quantity": 1,
+//!     "options": [{"label": "Engraving", "value": "For Anna", "surchargeGross": 4.9,
+//!                  "oneTime": false, "itemNumber": "OPT-ENGRAVE"}]},
+//!    {"type": "custom", "label": "Assembly", "unitPriceGross": 29.9, "quantity": 1, "taxRate": 19},
+//!    {"type": "credit", "label": "Goodwill", "amountGross": 5}],
+//!  "promotion": {"name": "Black Friday", "code": "BF10", "discount": {"percentage": 10}},
+//!  "shippingGross": 4.95, "taxStatus": "gross", "currency": "EUR"}
+//! ```
+//!
+//! Unknown fields are refused (a client-side price or total cannot sneak in).
+//!
+//! # What the checkout enforces (SHOPWARE.md §7)
+//!
+//! Unknown, inactive and parent-of-variants products are refused. Closeout
+//! products (own or inherited `isCloseout`) sell only while `available` is true
+//! and up to their `stock`; other products sell regardless of stock, as in
+//! Shopware. Every product also respects `minPurchase` and `maxPurchase`
+//! (default 100, `core.cart.maxQuantity`).
 
 use std::collections::BTreeMap;
 
@@ -118,7 +144,12 @@ pub struct CartCustomer {
 
 /// One cart position.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum CartLine {
     /// A catalogue product (or variant) by productNumber.
     Product { product_number: String, quantity: i64 },
@@ -1561,5 +1592,11 @@ mod tests {
         assert_eq!(rows.new_customer.unwrap()["guest"], json!(true));
         let bad = serde_json::from_value::<Cart>(json!({"customer": {}, "lines": [], "total": 1}));
         assert!(bad.is_err(), "unknown fields are refused");
+        let bad_line = serde_json::from_value::<CartLine>(
+            json!({"type": "product", "productNumber": "SW1", "quantity": 1, "price": 0.01}),
+        );
+        assert!(bad_line.is_err(), "a client price is refused, never trusted");
+        let unknown_type = serde_json::from_value::<CartLine>(json!({"type": "discount", "label": "x"}));
+        assert!(unknown_type.is_err());
     }
 }
