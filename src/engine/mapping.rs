@@ -197,7 +197,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
         }
         code
     };
-    let mut cut = |text: &str, truncated: &mut usize| -> String {
+    let cut = |text: &str, truncated: &mut usize| -> String {
         if text.chars().count() > cfg.description_max {
             *truncated += 1;
             text.chars().take(cfg.description_max).collect()

@@ -7,15 +7,20 @@
 //! (state machines), [`stock`] (6.6 stock and `available`), [`errors`] (the
 //! error envelope), [`profile`] (capacity, limits, faults from
 //! `mocks/shopware/*.toml`), [`twin`] (the shareable twin) and [`routes`] (the
-//! request pipeline), [`cli`] (`synctwin mock shopware`).
+//! request pipeline), [`pricing`] and [`checkout`] (the storefront: carts into
+//! orders with Shopware's own money maths), [`seed`] (the default shop), [`cli`]
+//! (`synctwin mock shopware`).
 
+pub mod checkout;
 pub mod cli;
 pub mod criteria;
 pub mod errors;
+pub mod pricing;
 pub mod profile;
 pub mod render;
 pub mod routes;
 pub mod search;
+pub mod seed;
 pub mod states;
 pub mod stock;
 pub mod store;
