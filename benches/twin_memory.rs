@@ -22,7 +22,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let twin = common::twin(2000);
+        let twin = common::standalone_twin(2000);
         let served = synctwin::twin::http::spawn(twin.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = served.base_url();
         let client = reqwest::Client::new();
@@ -79,7 +79,7 @@ fn main() {
         let end = common::rss_kib();
         let secs = started.elapsed().as_secs_f64();
         println!("after {sent:>7} requests: RSS {:.1} MiB", end as f64 / 1024.0);
-        println!("growth {:.1} MiB over {} requests; {:.0} requests/s; observations held: {}", (end as f64 - after_10k as f64) / 1024.0, sent - 10_000, sent as f64 / secs, twin.observations().len());
+        println!("growth {:.1} MiB over {} requests; {:.0} requests/s; observations held: {} (dropped: {})", (end as f64 - after_10k as f64) / 1024.0, sent - 10_000, sent as f64 / secs, twin.observations().len(), twin.observations().dropped());
         let stats = twin.stats().snapshot();
         let answered: u64 = stats.values().map(|r| r.total()).sum();
         println!("requests counted by the twin: {answered}");

@@ -70,6 +70,18 @@ pub fn twin(n: usize) -> Arc<ShopwareTwin> {
     ShopwareTwin::new(raw_profile(), shop(n), creds, 1, clock, ObservationLog::new())
 }
 
+/// The twin as `synctwin mock shopware` builds it for long runs: a bounded
+/// observation log, since nobody drains a standalone server's observations.
+pub fn standalone_twin(n: usize) -> Arc<ShopwareTwin> {
+    let clock: SharedClock = Arc::new(ScaledClock::start(Speed::new(1.0).unwrap()));
+    let creds = Credentials {
+        client_id: "SWIABENCH".into(),
+        client_secret: "bench-secret".into(),
+    };
+    let log = ObservationLog::bounded(synctwin::twin::shopware::cli::STANDALONE_OBSERVATIONS);
+    ShopwareTwin::new(raw_profile(), shop(n), creds, 1, clock, log)
+}
+
 pub fn sync_body(batch: usize, round: usize) -> Value {
     let payload: Vec<Value> = (0..batch)
         .map(|i| json!({"id": {"resolver": "product.number", "value": format!("SW{}", 10000 + (round * batch + i) % 1000)}, "stock": (round + i) % 50}))

@@ -96,7 +96,9 @@ impl Default for MappingConfig {
             shipping_item: Some("SHIPPING".into()),
             surcharge_item: Some("SURCHARGE".into()),
             custom_item: Some("SERVICE".into()),
-            tax_codes: [("19", "VAT19"), ("7", "VAT7"), ("0", "VAT0")].map(|(a, b)| (a.to_string(), b.to_string())).into(),
+            tax_codes: [("19", "VAT19"), ("7", "VAT7"), ("0", "VAT0")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .into(),
             description_max: 100,
             guests: GuestStrategy::FindOrCreate,
         }
@@ -205,9 +207,18 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
             text.to_string()
         }
     };
-    let items: Vec<&Value> = order.get("lineItems").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let items: Vec<&Value> = order
+        .get("lineItems")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     let mut sorted = items.clone();
-    sorted.sort_by_key(|li| (li.get("parentId").is_some_and(|p| !p.is_null()), li.get("position").and_then(Value::as_i64).unwrap_or(0)));
+    sorted.sort_by_key(|li| {
+        (
+            li.get("parentId").is_some_and(|p| !p.is_null()),
+            li.get("position").and_then(Value::as_i64).unwrap_or(0),
+        )
+    });
     for li in sorted {
         let label = s(li, "label").to_string();
         let taxes: Vec<(f64, f64)> = li
@@ -215,10 +226,17 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
             .and_then(Value::as_array)
             .map(|a| a.iter().map(|t| (f(t, "taxRate"), f(t, "price"))).collect())
             .unwrap_or_default();
-        let first_rate = li.pointer("/price/taxRules/0/taxRate").and_then(Value::as_f64).or(taxes.first().map(|t| t.0)).unwrap_or(0.0);
+        let first_rate = li
+            .pointer("/price/taxRules/0/taxRate")
+            .and_then(Value::as_f64)
+            .or(taxes.first().map(|t| t.0))
+            .unwrap_or(0.0);
         match s(li, "type") {
             "product" => {
-                let number = li.pointer("/payload/productNumber").and_then(Value::as_str).unwrap_or("");
+                let number = li
+                    .pointer("/payload/productNumber")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 if number.is_empty() {
                     issues.push(MappingIssue::ProductWithoutNumber { label });
                     continue;
@@ -261,11 +279,21 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
             "customized-products" => {}
             "customized-products-option" | "option-values" => {
                 let price = f(li, "totalPrice");
-                let own = li.pointer("/payload/productNumber").and_then(Value::as_str).filter(|n| !n.is_empty() && *n != "*");
-                let text = li.pointer("/payload/value").and_then(Value::as_str).unwrap_or(&label).to_string();
+                let own = li
+                    .pointer("/payload/productNumber")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty() && *n != "*");
+                let text = li
+                    .pointer("/payload/value")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&label)
+                    .to_string();
                 if price.abs() > 0.0 {
                     let Some(item) = own.map(str::to_string).or_else(|| cfg.surcharge_item.clone()) else {
-                        issues.push(MappingIssue::UnsupportedLine { line_type: s(li, "type").into(), label });
+                        issues.push(MappingIssue::UnsupportedLine {
+                            line_type: s(li, "type").into(),
+                            label,
+                        });
                         continue;
                     };
                     let code = tax_code(first_rate, &mut issues);
@@ -300,9 +328,15 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                         tax_code: code,
                     });
                 }
-                None => issues.push(MappingIssue::UnsupportedLine { line_type: "custom".into(), label }),
+                None => issues.push(MappingIssue::UnsupportedLine {
+                    line_type: "custom".into(),
+                    label,
+                }),
             },
-            other => issues.push(MappingIssue::UnsupportedLine { line_type: other.into(), label }),
+            other => issues.push(MappingIssue::UnsupportedLine {
+                line_type: other.into(),
+                label,
+            }),
         }
     }
     // Shipping, per tax rate of the shipping costs.
@@ -333,7 +367,10 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                         });
                     }
                 }
-                None => issues.push(MappingIssue::UnsupportedLine { line_type: "shipping".into(), label: "Shipping".into() }),
+                None => issues.push(MappingIssue::UnsupportedLine {
+                    line_type: "shipping".into(),
+                    label: "Shipping".into(),
+                }),
             }
         }
     }
@@ -349,7 +386,9 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
             (GuestStrategy::SingleCustomer { number }, true) => CustomerRef::Number(number.clone()),
             _ => CustomerRef::FindOrCreate {
                 email,
-                name: format!("{} {}", s(&oc, "firstName"), s(&oc, "lastName")).trim().to_string(),
+                name: format!("{} {}", s(&oc, "firstName"), s(&oc, "lastName"))
+                    .trim()
+                    .to_string(),
                 guest,
             },
         }
@@ -397,18 +436,48 @@ mod tests {
 
     #[test]
     fn a_mixed_order_maps_every_line_kind() {
-        let mut cfg = MappingConfig::default();
-        cfg.description_max = 50;
+        let mut cfg = MappingConfig {
+            description_max: 50,
+            ..Default::default()
+        };
         cfg.products.insert("SW10000".into(), "ITEM-SHIRT".into());
         let d = map_order(&order(), &cfg).unwrap();
-        let numbers: Vec<_> = d.lines.iter().map(|l| l.number.clone().unwrap_or_else(|| "comment".into())).collect();
-        assert_eq!(numbers, vec!["ITEM-SHIRT", "SW10001", "DISCOUNT", "DISCOUNT", "SW10002", "comment", "SURCHARGE", "SHIPPING"]);
+        let numbers: Vec<_> = d
+            .lines
+            .iter()
+            .map(|l| l.number.clone().unwrap_or_else(|| "comment".into()))
+            .collect();
+        assert_eq!(
+            numbers,
+            vec![
+                "ITEM-SHIRT",
+                "SW10001",
+                "DISCOUNT",
+                "DISCOUNT",
+                "SW10002",
+                "comment",
+                "SURCHARGE",
+                "SHIPPING"
+            ]
+        );
         // The discount keeps its tax split: 8.00 split by tax 0.96 : 0.13.
-        let discounts: Vec<_> = d.lines.iter().filter(|l| l.number.as_deref() == Some("DISCOUNT")).map(|l| (l.tax_code.clone().unwrap(), l.unit_price)).collect();
+        let discounts: Vec<_> = d
+            .lines
+            .iter()
+            .filter(|l| l.number.as_deref() == Some("DISCOUNT"))
+            .map(|l| (l.tax_code.clone().unwrap(), l.unit_price))
+            .collect();
         assert_eq!(discounts, vec![("VAT19".into(), -7.05), ("VAT7".into(), -0.95)]);
         assert_eq!(d.truncated_texts, 1, "the engraving text is cut to 50 characters");
         assert!(d.lines.iter().all(|l| l.description.chars().count() <= 50));
-        assert_eq!(d.customer, CustomerRef::FindOrCreate { email: "guest@example.com".into(), name: "Ada L".into(), guest: true });
+        assert_eq!(
+            d.customer,
+            CustomerRef::FindOrCreate {
+                email: "guest@example.com".into(),
+                name: "Ada L".into(),
+                guest: true
+            }
+        );
         assert_eq!(d.external_document_number, "10042");
         assert!(d.prices_include_tax);
     }
@@ -422,20 +491,43 @@ mod tests {
 
     #[test]
     fn naive_guest_strategy_merges_guests() {
-        let cfg = MappingConfig { guests: GuestStrategy::SingleCustomer { number: "GUEST".into() }, ..Default::default() };
-        assert_eq!(map_order(&order(), &cfg).unwrap().customer, CustomerRef::Number("GUEST".into()));
+        let cfg = MappingConfig {
+            guests: GuestStrategy::SingleCustomer { number: "GUEST".into() },
+            ..Default::default()
+        };
+        assert_eq!(
+            map_order(&order(), &cfg).unwrap().customer,
+            CustomerRef::Number("GUEST".into())
+        );
     }
 
     #[test]
     fn every_issue_is_reported_with_its_owner() {
-        let mut cfg = MappingConfig::default();
-        cfg.discount_item = None;
+        let mut cfg = MappingConfig {
+            discount_item: None,
+            ..Default::default()
+        };
         cfg.tax_codes.remove("7");
         let issues = map_order(&order(), &cfg).unwrap_err();
-        assert!(issues.contains(&MappingIssue::PromotionWithoutItem { label: "10% off".into() }));
+        assert!(issues.contains(&MappingIssue::PromotionWithoutItem {
+            label: "10% off".into()
+        }));
         assert!(issues.contains(&MappingIssue::UnmappedTaxRate { rate: "7".into() }));
-        assert_eq!(issues.iter().filter(|i| matches!(i, MappingIssue::UnmappedTaxRate { .. })).count(), 1, "one issue per rate");
-        assert_eq!(MappingIssue::UnmappedTaxRate { rate: "7".into() }.owner(), Owner::Finance);
-        assert_eq!(MappingIssue::PromotionWithoutItem { label: String::new() }.owner(), Owner::Integration);
+        assert_eq!(
+            issues
+                .iter()
+                .filter(|i| matches!(i, MappingIssue::UnmappedTaxRate { .. }))
+                .count(),
+            1,
+            "one issue per rate"
+        );
+        assert_eq!(
+            MappingIssue::UnmappedTaxRate { rate: "7".into() }.owner(),
+            Owner::Finance
+        );
+        assert_eq!(
+            MappingIssue::PromotionWithoutItem { label: String::new() }.owner(),
+            Owner::Integration
+        );
     }
 }

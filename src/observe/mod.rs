@@ -15,6 +15,7 @@ mod stats;
 
 pub use stats::{RequestStats, RouteStats};
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -137,10 +138,22 @@ pub enum Event {
     },
 }
 
-/// Append-only, shared log of observations; cheap to clone.
+/// Shared log of observations; cheap to clone.
+///
+/// Unbounded by default: a run drains it as it goes. A standalone server, which
+/// nobody drains, uses [`ObservationLog::bounded`]: the oldest observations are
+/// dropped (and counted) so memory stays flat however long it serves.
 #[derive(Debug, Clone, Default)]
 pub struct ObservationLog {
-    inner: Arc<Mutex<Vec<Observation>>>,
+    inner: Arc<Mutex<Ring>>,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    items: VecDeque<Observation>,
+    /// `None`: unbounded.
+    capacity: Option<usize>,
+    dropped: u64,
 }
 
 impl ObservationLog {
@@ -148,29 +161,53 @@ impl ObservationLog {
         Self::default()
     }
 
+    /// A log that keeps at most `capacity` observations, dropping the oldest.
+    pub fn bounded(capacity: usize) -> Self {
+        let ring = Ring {
+            items: VecDeque::new(),
+            capacity: Some(capacity.max(1)),
+            dropped: 0,
+        };
+        ObservationLog {
+            inner: Arc::new(Mutex::new(ring)),
+        }
+    }
+
     pub fn record(&self, at: SimTime, system: System, event: Event) {
-        self.lock().push(Observation { at, system, event });
+        let mut ring = self.lock();
+        if let Some(cap) = ring.capacity {
+            while ring.items.len() >= cap {
+                ring.items.pop_front();
+                ring.dropped += 1;
+            }
+        }
+        ring.items.push_back(Observation { at, system, event });
     }
 
-    /// A copy of everything recorded so far.
+    /// A copy of everything held.
     pub fn snapshot(&self) -> Vec<Observation> {
-        self.lock().clone()
+        self.lock().items.iter().cloned().collect()
     }
 
-    /// Takes everything recorded so far, leaving the log empty.
+    /// Takes everything held, leaving the log empty.
     pub fn drain(&self) -> Vec<Observation> {
-        std::mem::take(&mut *self.lock())
+        self.lock().items.drain(..).collect()
     }
 
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().items.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Observation>> {
+    /// Observations dropped by a bounded log.
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
         // A poisoned log still holds valid observations: keep serving them.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -201,5 +238,23 @@ mod tests {
         assert_eq!(back.at, SimTime(5));
         assert_eq!(log.drain().len(), 1);
         assert!(log.is_empty());
+    }
+
+    #[test]
+    fn a_bounded_log_keeps_the_newest_and_counts_the_dropped() {
+        let log = ObservationLog::bounded(3);
+        for i in 0..10 {
+            log.record(
+                SimTime(i),
+                System::Erp,
+                Event::ErpCustomerCreated {
+                    number: i.to_string(),
+                    email: None,
+                },
+            );
+        }
+        let kept: Vec<u64> = log.snapshot().iter().map(|o| o.at.0).collect();
+        assert_eq!(kept, vec![7, 8, 9]);
+        assert_eq!(log.dropped(), 7);
     }
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 /// A profile that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot read profile '{path}': {source}")]
+    #[error("cannot read profile '{path}'")]
     Read {
         path: String,
         #[source]

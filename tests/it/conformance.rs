@@ -12,6 +12,9 @@
 //!   serialises every field). README X1, X3.
 //! - R2: `calculatedTaxes` and `taxRules` are arrays, not objects
 //!   (SW:Checkout/Cart/Tax/Struct/CalculatedTaxCollection is a list). README X2.
+//! - R3: `OrderLineItem.type` also allows the SwagCustomizedProducts types
+//!   `customized-products`, `customized-products-option` and `option-values`,
+//!   which real shops with the plugin emit (SHOPWARE.md §5; README X5).
 //! - Sync, search-ids, transition, JSON:API and error bodies are validated against
 //!   the supplements in `x-synctwin-supplements`, because the published schemas for
 //!   them are unusable (`type: "mixed"`) or absent. README X10, X13-X16.
@@ -30,6 +33,11 @@ fn relaxed() -> &'static Value {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schema/shopware-admin-subset.json");
         let mut doc: Value =
             serde_json::from_str(&std::fs::read_to_string(path).expect("schema subset")).expect("json");
+        if let Some(Value::Array(types)) = doc.pointer_mut("/components/schemas/OrderLineItem/properties/type/enum") {
+            for t in ["customized-products", "customized-products-option", "option-values"] {
+                types.push(json!(t));
+            }
+        }
         relax(&mut doc);
         doc
     })
@@ -121,6 +129,23 @@ impl Client {
             "/paths/~1oauth~1token/post/responses/200/content/application~1json/schema",
             &v,
         );
+        Client {
+            token: v["access_token"].as_str().unwrap().into(),
+            twin,
+        }
+    }
+
+    fn with_twin(twin: std::sync::Arc<synctwin::twin::shopware::ShopwareTwin>) -> Self {
+        let body =
+            json!({"grant_type": "client_credentials", "client_id": "SWIATESTCLIENT", "client_secret": "test-secret"});
+        let r = twin.handle(request(
+            hyper::Method::POST,
+            "/api/oauth/token",
+            None,
+            "application/json",
+            Some(body),
+        ));
+        let v: Value = serde_json::from_slice(&r.body).unwrap();
         Client {
             token: v["access_token"].as_str().unwrap().into(),
             twin,
@@ -288,4 +313,72 @@ fn the_validator_rejects_bodies_that_break_the_schema() {
         v["data"][0][field] = bad;
         assert!(!validator.is_valid(&v), "a wrong {field} must fail validation");
     }
+}
+
+#[test]
+fn seeded_orders_with_every_association_conform() {
+    let (twin, _) = crate::helpers::seeded_twin(60, 24);
+    let c = Client::with_twin(twin);
+    let assoc = json!({"lineItems": {}, "deliveries": {"associations": {"stateMachineState": {}}}, "transactions": {},
+        "orderCustomer": {"associations": {"customer": {}}}, "addresses": {}, "billingAddress": {}, "stateMachineState": {}, "currency": {}});
+    let (s, v) = c.call(
+        hyper::Method::POST,
+        "/api/search/order",
+        JSON,
+        Some(json!({"limit": 50, "associations": assoc})),
+    );
+    assert_eq!(s, 200);
+    let orders = v["data"].as_array().unwrap();
+    assert_eq!(orders.len(), 24);
+    let kinds: std::collections::BTreeSet<&str> = orders
+        .iter()
+        .flat_map(|o| {
+            o["lineItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|li| li["type"].as_str().unwrap())
+        })
+        .collect();
+    for k in [
+        "product",
+        "promotion",
+        "custom",
+        "credit",
+        "customized-products",
+        "customized-products-option",
+        "option-values",
+    ] {
+        assert!(kinds.contains(k), "seeded orders carry {k} lines: {kinds:?}");
+    }
+    assert_conforms(
+        "/paths/~1search~1order/post/responses/200/content/application~1json/schema",
+        &v,
+    );
+    let (_, v) = c.call(
+        hyper::Method::POST,
+        "/api/search/order-delivery",
+        JSON,
+        Some(json!({"limit": 50})),
+    );
+    assert_conforms(
+        "/paths/~1search~1order-delivery/post/responses/200/content/application~1json/schema",
+        &v,
+    );
+    let (_, v) = c.call(
+        hyper::Method::POST,
+        "/api/search/product",
+        JSON,
+        Some(json!({"limit": 60})),
+    );
+    assert_conforms(
+        "/paths/~1search~1product/post/responses/200/content/application~1json/schema",
+        &v,
+    );
+    let id = orders[0]["id"].as_str().unwrap();
+    let (_, v) = c.call(hyper::Method::GET, &format!("/api/order/{id}"), JSON, None);
+    assert_conforms(
+        "/paths/~1order~1%7Bid%7D/get/responses/200/content/application~1json/schema",
+        &v,
+    );
 }

@@ -131,6 +131,35 @@ pub fn fixture_twin_at(profile: ShopwareProfile, speed: f64) -> (Arc<ShopwareTwi
     (twin, clock)
 }
 
+/// A twin over the seeded default shop (seed 42) with a manual clock at 1000x.
+pub fn seeded_twin(products: usize, orders: usize) -> (Arc<ShopwareTwin>, ManualClock) {
+    use synctwin::twin::shopware::seed::{seed_shop, SeedConfig};
+    let mut store = Store::new();
+    seed_shop(
+        &mut store,
+        &SeedConfig {
+            products,
+            orders,
+            seed: 42,
+        },
+    );
+    let clock = ManualClock::with_speed(Speed::new(1000.0).expect("valid speed"));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let creds = Credentials {
+        client_id: "SWIATESTCLIENT".into(),
+        client_secret: "test-secret".into(),
+    };
+    let twin = ShopwareTwin::new(
+        ShopwareProfile::default_profile(),
+        store,
+        creds,
+        7,
+        shared,
+        ObservationLog::new(),
+    );
+    (twin, clock)
+}
+
 /// The fixture twin on a real scaled clock (time flows), for concurrency tests.
 pub fn fixture_twin_scaled(profile: ShopwareProfile, speed: f64) -> Arc<ShopwareTwin> {
     let clock: SharedClock = Arc::new(synctwin::clock::ScaledClock::start(

@@ -1,7 +1,9 @@
 //! The one integration test binary. Each module is one area:
 //! - `conformance`: response bodies against Shopware's published Admin API schema;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
-//! - `shopware`: the Shopware twin's contract suite, run on both transports.
+//! - `shopware`: the Shopware twin's contract suite, run on both transports;
+//! - `storefront`: orders placed directly by the traffic driver.
 mod conformance;
 mod helpers;
 mod shopware;
+mod storefront;

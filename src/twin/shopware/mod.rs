@@ -24,9 +24,11 @@ pub mod seed;
 pub mod states;
 pub mod stock;
 pub mod store;
+pub mod storefront;
 pub mod sync;
 pub mod twin;
 pub mod write;
 
 pub use profile::ShopwareProfile;
+pub use storefront::PlacedOrder;
 pub use twin::{Credentials, ShopwareTwin};
