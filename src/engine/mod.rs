@@ -2,12 +2,14 @@
 //! unit-tested; HTTP adapters are thin. Built so far:
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
+//! - [`http`]: thin clients for Shopware (and, later, the ERP);
 //! - [`batching`]: batches of the sync API and isolating bad records;
 //! - [`stock_policy`]: the stock figure pushed to Shopware (safe and naive);
 //! - [`watermark`]: the order-export cursor with a tiebreak.
 
 pub mod backoff;
 pub mod batching;
+pub mod http;
 pub mod mapping;
 pub mod stock_policy;
 pub mod watermark;

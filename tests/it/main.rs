@@ -1,9 +1,11 @@
 //! The one integration test binary. Each module is one area:
 //! - `conformance`: response bodies against Shopware's published Admin API schema;
+//! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver.
 mod conformance;
+mod engine;
 mod helpers;
 mod shopware;
 mod storefront;

@@ -1,0 +1,232 @@
+//! The engine's Shopware Admin API client: one cached token renewed before it
+//! expires (never a token per request, F10), JSON in and out, and every
+//! failure classified. Works against the twin and a real shop alike.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::CallError;
+use crate::clock::{SharedClock, SimTime};
+
+/// Renew this long before the token's expiry (scenario time).
+const RENEW_MARGIN: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Token {
+    value: String,
+    expires: SimTime,
+}
+
+/// A Shopware Admin API client.
+#[derive(Debug, Clone)]
+pub struct ShopwareClient {
+    http: reqwest::Client,
+    base: String,
+    client_id: String,
+    client_secret: String,
+    clock: SharedClock,
+    token: Arc<Mutex<Option<Token>>>,
+    tokens_fetched: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ShopwareClient {
+    /// `base` is the shop's root URL (`http://127.0.0.1:8000`); a trailing
+    /// `/api` is accepted too.
+    pub fn new(base: &str, client_id: &str, client_secret: &str, clock: SharedClock, timeout: Duration) -> Self {
+        let base = base.trim_end_matches('/').trim_end_matches("/api").to_string();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .expect("a TLS-free reqwest client always builds");
+        ShopwareClient {
+            http,
+            base,
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            clock,
+            token: Arc::new(Mutex::new(None)),
+            tokens_fetched: Arc::new(Default::default()),
+        }
+    }
+
+    /// Tokens fetched so far (a careful client fetches one per TTL).
+    pub fn tokens_fetched(&self) -> u64 {
+        self.tokens_fetched.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn bearer(&self) -> Result<String, CallError> {
+        let mut guard = self.token.lock().await;
+        let now = self.clock.now();
+        if let Some(t) = guard.as_ref() {
+            if now.plus(RENEW_MARGIN) < t.expires {
+                return Ok(t.value.clone());
+            }
+        }
+        let endpoint = "POST /api/oauth/token";
+        let body = json!({"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret});
+        let resp = self
+            .http
+            .post(format!("{}/api/oauth/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| no_answer(endpoint, &e))?;
+        let v = read(endpoint, resp).await?;
+        let value = v["access_token"]
+            .as_str()
+            .ok_or_else(|| protocol(endpoint, "no access_token in the token response"))?;
+        let ttl = v["expires_in"].as_u64().unwrap_or(600);
+        self.tokens_fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *guard = Some(Token {
+            value: value.to_string(),
+            expires: now.plus(Duration::from_secs(ttl)),
+        });
+        Ok(value.to_string())
+    }
+
+    /// Sends a JSON request with the cached token; a 401 (token revoked or
+    /// expired early) drops the token and tries once more with a new one.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, CallError> {
+        let endpoint = format!("{method} {path}");
+        for attempt in 0..2 {
+            let token = self.bearer().await?;
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{}", self.base, path))
+                .bearer_auth(&token)
+                .header("accept", "application/json");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| no_answer(&endpoint, &e))?;
+            match read(&endpoint, resp).await {
+                Err(CallError::Status { status: 401, .. }) if attempt == 0 => {
+                    *self.token.lock().await = None;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    /// `POST /api/search/{entity}` with criteria.
+    pub async fn search(&self, entity_url: &str, criteria: &Value) -> Result<Value, CallError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/search/{entity_url}"),
+            Some(criteria),
+            &[],
+        )
+        .await
+    }
+
+    /// `POST /api/_action/sync`. `indexing` sets `indexing-behavior` when given.
+    pub async fn sync(&self, ops: &Value, indexing: Option<&str>) -> Result<Value, CallError> {
+        let headers: Vec<(&str, &str)> = indexing.map(|i| ("indexing-behavior", i)).into_iter().collect();
+        self.call(reqwest::Method::POST, "/api/_action/sync", Some(ops), &headers)
+            .await
+    }
+
+    /// `PATCH /api/{entity}/{id}`.
+    pub async fn patch(&self, entity_url: &str, id: &str, fields: &Value) -> Result<(), CallError> {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/api/{entity_url}/{id}"),
+            Some(fields),
+            &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /api/_action/{entity}/{id}/state/{action}`; returns the new state's technical name.
+    pub async fn transition(&self, entity: &str, id: &str, action: &str, send_mail: bool) -> Result<String, CallError> {
+        let path = format!("/api/_action/{entity}/{id}/state/{action}");
+        let v = self
+            .call(reqwest::Method::POST, &path, Some(&json!({"sendMail": send_mail})), &[])
+            .await?;
+        Ok(v.get("technicalName")
+            .or_else(|| v.pointer("/data/technicalName"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
+    }
+}
+
+fn no_answer(endpoint: &str, e: &reqwest::Error) -> CallError {
+    let reason = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        format!("cannot connect ({e})")
+    } else {
+        e.to_string()
+    };
+    CallError::NoAnswer {
+        endpoint: endpoint.to_string(),
+        reason,
+    }
+}
+
+fn protocol(endpoint: &str, reason: &str) -> CallError {
+    CallError::Protocol {
+        endpoint: endpoint.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads an answer: JSON on success (empty for 204), a classified error otherwise.
+async fn read(endpoint: &str, resp: reqwest::Response) -> Result<Value, CallError> {
+    let status = resp.status().as_u16();
+    let header_wait = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::engine::backoff::parse_retry_after(v, time::OffsetDateTime::now_utc()));
+    let bytes = resp.bytes().await.map_err(|e| CallError::NoAnswer {
+        endpoint: endpoint.to_string(),
+        reason: e.to_string(),
+    })?;
+    let body: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect()))
+    };
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    // Shopware puts the wait in the body too (`meta.parameters.seconds`).
+    let body_wait = body
+        .pointer("/errors/0/meta/parameters/seconds")
+        .and_then(Value::as_u64)
+        .map(Duration::from_secs);
+    let summary = body
+        .pointer("/errors/0")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["code"].as_str().unwrap_or(""),
+                e["detail"].as_str().unwrap_or("")
+            )
+        })
+        .unwrap_or_else(|| body.as_str().unwrap_or("").chars().take(120).collect());
+    Err(CallError::Status {
+        endpoint: endpoint.to_string(),
+        status,
+        retry_after: header_wait.or(body_wait),
+        body,
+        summary,
+    })
+}
