@@ -41,8 +41,19 @@ pub fn run<'a>(store: &'a Store, entity: &str, candidates: Vec<&'a Row>, c: &Cri
         matched.retain(|r| c.post_filter.iter().all(|f| eval(store, entity, r, f)));
     }
     if !c.sort.is_empty() {
-        // Stable: rows equal on every sort key keep the store's (id) order.
-        matched.sort_by(|a, b| compare_rows(store, entity, a, b, &c.sort));
+        // Keys are read once per row, not once per comparison. The sort is
+        // stable: rows equal on every key keep the store's (id) order.
+        let mut keyed: Vec<(Vec<Option<&Value>>, &Row)> = matched
+            .into_iter()
+            .map(|r| {
+                (
+                    c.sort.iter().map(|s| first_value(store, entity, r, &s.field)).collect(),
+                    r,
+                )
+            })
+            .collect();
+        keyed.sort_by(|(ka, _), (kb, _)| compare_keys(ka, kb, &c.sort));
+        matched = keyed.into_iter().map(|(_, r)| r).collect();
     }
     let exact = matched.len();
     let offset = c.offset().min(exact);
@@ -183,6 +194,12 @@ pub fn compare_values(a: &Value, b: &Value) -> Option<Ordering> {
         (Value::Number(x), Value::Number(y)) => x.as_f64()?.partial_cmp(&y.as_f64()?),
         (Value::Number(x), Value::String(y)) => x.as_f64()?.partial_cmp(&y.trim().parse::<f64>().ok()?),
         (Value::String(x), Value::Number(y)) => x.trim().parse::<f64>().ok()?.partial_cmp(&y.as_f64()?),
+        // Same-shaped timestamps with the same offset order as text: skip parsing.
+        (Value::String(x), Value::String(y))
+            if x.len() == y.len() && x.len() >= 25 && x[x.len() - 6..] == y[y.len() - 6..] =>
+        {
+            Some(x.cmp(y))
+        }
         (Value::String(x), Value::String(y)) => match (parse_date(x), parse_date(y)) {
             (Some(dx), Some(dy)) => Some(dx.cmp(&dy)),
             _ => Some(x.cmp(y)),
@@ -192,10 +209,12 @@ pub fn compare_values(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-fn compare_rows(store: &Store, entity: &str, a: &Row, b: &Row, sorts: &[Sort]) -> Ordering {
-    for s in sorts {
-        let va = store.values_at(entity, a, &s.field).into_iter().find(|v| !v.is_null());
-        let vb = store.values_at(entity, b, &s.field).into_iter().find(|v| !v.is_null());
+fn first_value<'a>(store: &'a Store, entity: &str, row: &'a Row, field: &str) -> Option<&'a Value> {
+    store.values_at(entity, row, field).into_iter().find(|v| !v.is_null())
+}
+
+fn compare_keys(a: &[Option<&Value>], b: &[Option<&Value>], sorts: &[Sort]) -> Ordering {
+    for ((va, vb), s) in a.iter().zip(b).zip(sorts) {
         // NULLs sort first ascending, as in MySQL.
         let o = match (va, vb) {
             (None, None) => Ordering::Equal,
