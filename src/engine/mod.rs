@@ -4,6 +4,7 @@
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
 //! - [`http`]: thin clients for Shopware (and, later, the ERP);
 //! - [`batching`]: batches of the sync API and isolating bad records;
+//! - [`state`]: watermark, outbox and exception queue in SQLite;
 //! - [`stock_policy`]: the stock figure pushed to Shopware (safe and naive);
 //! - [`watermark`]: the order-export cursor with a tiebreak.
 
@@ -11,5 +12,6 @@ pub mod backoff;
 pub mod batching;
 pub mod http;
 pub mod mapping;
+pub mod state;
 pub mod stock_policy;
 pub mod watermark;

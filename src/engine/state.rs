@@ -1,0 +1,326 @@
+//! The engine's durable state in one SQLite file: the order-export watermark,
+//! the outbox of ERP writes in flight, and the exception queue.
+//!
+//! The outbox is what makes "each order reaches the ERP exactly once" survive a
+//! kill: an order is marked `pending` *before* it is posted and `created` after
+//! the ERP answered. A restarted engine finds `pending` orders and looks them up
+//! in the ERP by external document number before posting again, because the
+//! ERP may have committed the first attempt (F9).
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::mapping::Owner;
+use super::watermark::Watermark;
+
+/// A state file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("engine state database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("engine state holds an unreadable watermark: {0}")]
+    Watermark(#[from] serde_json::Error),
+}
+
+/// Where an order is on its way to the ERP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// About to be posted, or posted without a known answer.
+    Pending,
+    /// The ERP has it (its document number is recorded).
+    Created,
+    /// Parked in the exception queue.
+    Failed,
+}
+
+impl OutboxStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Created => "created",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> OutboxStatus {
+        match s {
+            "created" => OutboxStatus::Created,
+            "failed" => OutboxStatus::Failed,
+            _ => OutboxStatus::Pending,
+        }
+    }
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub order_number: String,
+    pub order_id: String,
+    pub status: OutboxStatus,
+    pub erp_number: Option<String>,
+    pub attempts: u32,
+}
+
+/// One parked exception.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionEntry {
+    pub id: i64,
+    /// What it is about: an order number or a SKU.
+    pub subject: String,
+    pub category: String,
+    pub owner: Owner,
+    pub detail: String,
+    pub resolved: bool,
+}
+
+fn owner_str(o: Owner) -> &'static str {
+    match o {
+        Owner::Ecommerce => "ecommerce",
+        Owner::Operations => "operations",
+        Owner::Finance => "finance",
+        Owner::Integration => "integration",
+    }
+}
+
+fn owner_parse(s: &str) -> Owner {
+    match s {
+        "ecommerce" => Owner::Ecommerce,
+        "operations" => Owner::Operations,
+        "finance" => Owner::Finance,
+        _ => Owner::Integration,
+    }
+}
+
+/// The engine's state file.
+pub struct EngineState {
+    db: Connection,
+}
+
+impl std::fmt::Debug for EngineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineState").finish_non_exhaustive()
+    }
+}
+
+impl EngineState {
+    /// Opens (or creates) the state file.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        Self::init(Connection::open(path)?)
+    }
+
+    /// A throwaway state (tests, dry runs).
+    pub fn in_memory() -> Result<Self, StateError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(db: Connection) -> Result<Self, StateError> {
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS outbox (
+                 order_number TEXT PRIMARY KEY, order_id TEXT NOT NULL, status TEXT NOT NULL,
+                 erp_number TEXT, attempts INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE IF NOT EXISTS exceptions (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, category TEXT NOT NULL,
+                 owner TEXT NOT NULL, detail TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);
+             CREATE INDEX IF NOT EXISTS exceptions_open ON exceptions(resolved, subject);",
+        )?;
+        Ok(EngineState { db })
+    }
+
+    pub fn watermark(&self) -> Result<Watermark, StateError> {
+        let raw: Option<String> = self
+            .db
+            .query_row("SELECT value FROM kv WHERE key = 'order_watermark'", [], |r| r.get(0))
+            .optional()?;
+        Ok(match raw {
+            Some(s) => serde_json::from_str(&s)?,
+            None => Watermark::default(),
+        })
+    }
+
+    pub fn save_watermark(&self, w: &Watermark) -> Result<(), StateError> {
+        self.db.execute(
+            "INSERT INTO kv (key, value) VALUES ('order_watermark', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![serde_json::to_string(w)?],
+        )?;
+        Ok(())
+    }
+
+    /// Marks an order as about to be posted (counts the attempt). Returns the entry as it was.
+    pub fn begin(&self, order_number: &str, order_id: &str) -> Result<Option<OutboxEntry>, StateError> {
+        let before = self.outbox(order_number)?;
+        self.db.execute(
+            "INSERT INTO outbox (order_number, order_id, status, attempts) VALUES (?1, ?2, 'pending', 1)
+             ON CONFLICT(order_number) DO UPDATE SET attempts = attempts + 1,
+                 status = CASE WHEN status = 'created' THEN 'created' ELSE 'pending' END",
+            params![order_number, order_id],
+        )?;
+        Ok(before)
+    }
+
+    /// Records the ERP's document number.
+    pub fn created(&self, order_number: &str, erp_number: &str) -> Result<(), StateError> {
+        self.db.execute(
+            "UPDATE outbox SET status = 'created', erp_number = ?2 WHERE order_number = ?1",
+            params![order_number, erp_number],
+        )?;
+        Ok(())
+    }
+
+    /// Parks an order (its exception is recorded separately).
+    pub fn failed(&self, order_number: &str) -> Result<(), StateError> {
+        self.db.execute(
+            "UPDATE outbox SET status = 'failed' WHERE order_number = ?1",
+            params![order_number],
+        )?;
+        Ok(())
+    }
+
+    pub fn outbox(&self, order_number: &str) -> Result<Option<OutboxEntry>, StateError> {
+        Ok(self
+            .db
+            .query_row(
+                "SELECT order_number, order_id, status, erp_number, attempts FROM outbox WHERE order_number = ?1",
+                params![order_number],
+                row_to_entry,
+            )
+            .optional()?)
+    }
+
+    /// Entries with a status, oldest first.
+    pub fn outbox_with(&self, status: OutboxStatus) -> Result<Vec<OutboxEntry>, StateError> {
+        let mut stmt = self.db.prepare(
+            "SELECT order_number, order_id, status, erp_number, attempts FROM outbox WHERE status = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map(params![status.as_str()], row_to_entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Parks an exception; the same open (subject, category) is recorded once.
+    pub fn add_exception(&self, subject: &str, category: &str, owner: Owner, detail: &str) -> Result<i64, StateError> {
+        let existing: Option<i64> = self
+            .db
+            .query_row(
+                "SELECT id FROM exceptions WHERE subject = ?1 AND category = ?2 AND resolved = 0",
+                params![subject, category],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = existing {
+            self.db
+                .execute("UPDATE exceptions SET detail = ?2 WHERE id = ?1", params![id, detail])?;
+            return Ok(id);
+        }
+        self.db.execute(
+            "INSERT INTO exceptions (subject, category, owner, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![subject, category, owner_str(owner), detail],
+        )?;
+        Ok(self.db.last_insert_rowid())
+    }
+
+    pub fn exceptions(&self, include_resolved: bool) -> Result<Vec<ExceptionEntry>, StateError> {
+        let mut stmt = self.db.prepare(
+            "SELECT id, subject, category, owner, detail, resolved FROM exceptions WHERE resolved = 0 OR ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![include_resolved], |r| {
+            Ok(ExceptionEntry {
+                id: r.get(0)?,
+                subject: r.get(1)?,
+                category: r.get(2)?,
+                owner: owner_parse(&r.get::<_, String>(3)?),
+                detail: r.get(4)?,
+                resolved: r.get::<_, i64>(5)? != 0,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Marks an exception resolved (after a successful retry).
+    pub fn resolve(&self, id: i64) -> Result<bool, StateError> {
+        Ok(self
+            .db
+            .execute("UPDATE exceptions SET resolved = 1 WHERE id = ?1", params![id])?
+            == 1)
+    }
+}
+
+fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        order_number: r.get(0)?,
+        order_id: r.get(1)?,
+        status: OutboxStatus::parse(&r.get::<_, String>(2)?),
+        erp_number: r.get(3)?,
+        attempts: r.get::<_, i64>(4)? as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn outbox_survives_a_restart_and_tells_what_was_in_flight() {
+        let dir = std::env::temp_dir().join(format!("synctwin-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("engine.sqlite");
+        let _ = std::fs::remove_file(&path);
+        {
+            let s = EngineState::open(&path).unwrap();
+            assert_eq!(s.begin("10001", "a").unwrap(), None);
+            s.created("10001", "S-ORD101001").unwrap();
+            s.begin("10002", "b").unwrap();
+            // Killed here: 10002 was posted, the answer never arrived.
+            let mut w = Watermark::default();
+            w.advance(
+                &[("a".into(), "2026-11-27T10:00:00.000+00:00".into())],
+                false,
+                Duration::ZERO,
+            );
+            s.save_watermark(&w).unwrap();
+        }
+        let s = EngineState::open(&path).unwrap();
+        let pending = s.outbox_with(OutboxStatus::Pending).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!((pending[0].order_number.as_str(), pending[0].attempts), ("10002", 1));
+        assert_eq!(
+            s.outbox("10001").unwrap().unwrap().erp_number.as_deref(),
+            Some("S-ORD101001")
+        );
+        assert_eq!(
+            s.watermark().unwrap().created_at.as_deref(),
+            Some("2026-11-27T10:00:00.000+00:00")
+        );
+        // A retry counts the attempt and never downgrades a created order.
+        s.begin("10002", "b").unwrap();
+        assert_eq!(s.outbox("10002").unwrap().unwrap().attempts, 2);
+        s.begin("10001", "a").unwrap();
+        assert_eq!(s.outbox("10001").unwrap().unwrap().status, OutboxStatus::Created);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn exceptions_are_recorded_once_per_subject_and_category_and_can_be_resolved() {
+        let s = EngineState::in_memory().unwrap();
+        let a = s
+            .add_exception("10003", "unmapped_sku", Owner::Ecommerce, "SW99999 has no ERP item")
+            .unwrap();
+        let b = s
+            .add_exception("10003", "unmapped_sku", Owner::Ecommerce, "still missing")
+            .unwrap();
+        assert_eq!(a, b);
+        s.add_exception("10004", "unmapped_tax_rate", Owner::Finance, "rate 5.5")
+            .unwrap();
+        let open = s.exceptions(false).unwrap();
+        assert_eq!(open.len(), 2);
+        assert_eq!(open[0].detail, "still missing");
+        assert_eq!(open[1].owner, Owner::Finance);
+        assert!(s.resolve(a).unwrap());
+        assert_eq!(s.exceptions(false).unwrap().len(), 1);
+        assert_eq!(s.exceptions(true).unwrap().len(), 2);
+    }
+}
