@@ -1,6 +1,8 @@
 //! The reference sync engine (issue 4). Its decision logic is pure and
 //! unit-tested; HTTP adapters are thin. Built so far:
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
+//! - [`export`]: order export through the outbox, exactly once;
+//! - [`ports`]: the traits the flows need (shop, ERP, pausing);
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
 //! - [`http`]: thin clients for Shopware (and, later, the ERP);
 //! - [`batching`]: batches of the sync API and isolating bad records;
@@ -10,8 +12,10 @@
 
 pub mod backoff;
 pub mod batching;
+pub mod export;
 pub mod http;
 pub mod mapping;
+pub mod ports;
 pub mod state;
 pub mod stock_policy;
 pub mod watermark;

@@ -239,6 +239,15 @@ impl EngineState {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Resolves the open exceptions of a subject in a category (an order that
+    /// got through after the ERP recovered).
+    pub fn resolve_subject(&self, subject: &str, category: &str) -> Result<usize, StateError> {
+        Ok(self.db.execute(
+            "UPDATE exceptions SET resolved = 1 WHERE subject = ?1 AND category = ?2 AND resolved = 0",
+            params![subject, category],
+        )?)
+    }
+
     /// Marks an exception resolved (after a successful retry).
     pub fn resolve(&self, id: i64) -> Result<bool, StateError> {
         Ok(self

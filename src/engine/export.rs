@@ -1,0 +1,250 @@
+//! Order export: Shopware orders into the ERP, each exactly once.
+//!
+//! One pass reads the next page of orders after the watermark, maps each, and
+//! posts it through the outbox: marked pending before the post, created after.
+//! The careful strategy looks the order up in the ERP by external document
+//! number before every post (including retries after a timeout, when the ERP
+//! may have committed); the naive strategy does not, and duplicates orders
+//! when a commit is followed by a timeout (F9). An order that cannot be mapped
+//! or is rejected goes to the exception queue and never blocks the ones behind.
+
+use std::time::Duration;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::backoff::{Decision, RetryPolicy};
+use super::http::CallError;
+use super::mapping::{map_order, MappingConfig, MappingIssue, Owner};
+use super::ports::{ErpApi, Pause, ShopApi};
+use super::state::{EngineState, OutboxStatus, StateError};
+use crate::clock::serde_duration;
+
+/// Export settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportConfig {
+    /// Orders per page.
+    pub page_size: usize,
+    /// Re-read this far behind the watermark for late commits.
+    #[serde(with = "serde_duration")]
+    pub overlap: Duration,
+    /// Look the order up in the ERP before creating it (the careful strategy).
+    pub lookup_before_create: bool,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig {
+            page_size: 100,
+            overlap: Duration::from_secs(120),
+            lookup_before_create: true,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ExportReport {
+    pub read: usize,
+    pub created: usize,
+    /// Already in the ERP (found by the lookup).
+    pub found: usize,
+    pub exceptions: usize,
+    /// Left pending: the ERP did not answer within the retry budget.
+    pub pending: usize,
+    pub retries: u32,
+    pub honoured_retry_after: u32,
+}
+
+/// An engine failure that stops the pass (its own state is unusable).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("reading orders from Shopware failed: {0}")]
+    Shop(CallError),
+}
+
+/// The exception category and owner of an ERP rejection.
+pub fn classify_rejection(e: &CallError) -> (&'static str, Owner) {
+    let code = match e {
+        CallError::Status { body, .. } => body.pointer("/error/code").and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    };
+    match code {
+        "Internal_InvalidTableRelation" => ("unmapped_sku", Owner::Operations),
+        "Application_StringExceededLength" => ("field_too_long", Owner::Integration),
+        c if c.contains("TaxCode") || c.contains("Tax") => ("unmapped_tax_code", Owner::Finance),
+        c if c.contains("Customer") => ("customer", Owner::Integration),
+        _ => ("erp_rejected", Owner::Integration),
+    }
+}
+
+fn issue_category(i: &MappingIssue) -> &'static str {
+    match i {
+        MappingIssue::PromotionWithoutItem { .. } => "promotion_without_item",
+        MappingIssue::UnmappedTaxRate { .. } => "unmapped_tax_rate",
+        MappingIssue::UnsupportedLine { .. } => "unsupported_line",
+        MappingIssue::ProductWithoutNumber { .. } => "product_without_number",
+        MappingIssue::MissingCustomer => "missing_customer",
+    }
+}
+
+/// The search criteria of an export page: the watermark's plus associations.
+pub fn page_criteria(state: &EngineState, cfg: &ExportConfig) -> Result<Value, StateError> {
+    let mut c = state.watermark()?.criteria(cfg.page_size, cfg.overlap);
+    c["associations"] = json!({"lineItems": {}, "orderCustomer": {"associations": {"customer": {}}}});
+    Ok(c)
+}
+
+/// Runs one export pass.
+#[allow(clippy::too_many_arguments)]
+pub async fn export_once(
+    shop: &impl ShopApi,
+    erp: &impl ErpApi,
+    pause: &impl Pause,
+    state: &EngineState,
+    cfg: &ExportConfig,
+    mapping: &MappingConfig,
+    retry: &RetryPolicy,
+    rng: &mut (impl Rng + Send),
+) -> Result<ExportReport, ExportError> {
+    let mut report = ExportReport::default();
+    // Orders left in flight by a previous (killed) run come first.
+    for entry in state.outbox_with(OutboxStatus::Pending)? {
+        let orders = shop
+            .search_orders(&json!({"ids": [entry.order_id], "associations": {"lineItems": {}, "orderCustomer": {"associations": {"customer": {}}}}}))
+            .await
+            .map_err(ExportError::Shop)?;
+        if let Some(order) = orders.first() {
+            export_order(order, erp, pause, state, cfg, mapping, retry, rng, &mut report).await?;
+        }
+    }
+    let criteria = page_criteria(state, cfg)?;
+    let orders = shop.search_orders(&criteria).await.map_err(ExportError::Shop)?;
+    report.read = orders.len();
+    let mut wm = state.watermark()?;
+    let rows: Vec<(String, String)> = orders
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap_or_default().to_string(),
+                o["createdAt"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let fresh = wm.advance(&rows, orders.len() >= cfg.page_size, cfg.overlap);
+    for order in orders
+        .iter()
+        .filter(|o| fresh.iter().any(|id| Some(id.as_str()) == o["id"].as_str()))
+    {
+        export_order(order, erp, pause, state, cfg, mapping, retry, rng, &mut report).await?;
+    }
+    state.save_watermark(&wm)?;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn export_order(
+    order: &Value,
+    erp: &impl ErpApi,
+    pause: &impl Pause,
+    state: &EngineState,
+    cfg: &ExportConfig,
+    mapping: &MappingConfig,
+    retry: &RetryPolicy,
+    rng: &mut (impl Rng + Send),
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    let number = order["orderNumber"].as_str().unwrap_or_default().to_string();
+    let id = order["id"].as_str().unwrap_or_default().to_string();
+    let draft = match map_order(order, mapping) {
+        Ok(d) => d,
+        Err(issues) => {
+            for i in &issues {
+                state.add_exception(&number, issue_category(i), i.owner(), &format!("{i:?}"))?;
+            }
+            state.begin(&number, &id)?;
+            state.failed(&number)?;
+            report.exceptions += 1;
+            return Ok(());
+        }
+    };
+    if let Some(prev) = state.begin(&number, &id)? {
+        if prev.status == OutboxStatus::Created {
+            return Ok(());
+        }
+    }
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        if cfg.lookup_before_create {
+            match erp.find_order(&number).await {
+                Ok(Some(erp_number)) => {
+                    state.created(&number, &erp_number)?;
+                    state.resolve_subject(&number, "erp_unavailable")?;
+                    report.found += 1;
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if !wait_or_give_up(&e, attempt, pause, retry, rng, report).await {
+                        report.pending += 1;
+                        return Ok(());
+                    }
+                    continue;
+                }
+            }
+        }
+        match erp.create_order(&draft).await {
+            Ok(erp_number) => {
+                state.created(&number, &erp_number)?;
+                state.resolve_subject(&number, "erp_unavailable")?;
+                report.created += 1;
+                return Ok(());
+            }
+            Err(e) if super::backoff::retryable(e.outcome()) => {
+                if !wait_or_give_up(&e, attempt, pause, retry, rng, report).await {
+                    // Still pending: the next pass looks it up again.
+                    state.add_exception(&number, "erp_unavailable", Owner::Integration, &e.to_string())?;
+                    report.pending += 1;
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                let (category, owner) = classify_rejection(&e);
+                state.add_exception(&number, category, owner, &e.to_string())?;
+                state.failed(&number)?;
+                report.exceptions += 1;
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Waits before the next attempt; false when the retry budget is spent.
+async fn wait_or_give_up(
+    e: &CallError,
+    attempt: u32,
+    pause: &impl Pause,
+    retry: &RetryPolicy,
+    rng: &mut (impl Rng + Send),
+    report: &mut ExportReport,
+) -> bool {
+    match retry.decide(attempt, e.outcome(), e.retry_after(), rng) {
+        Decision::GiveUp => false,
+        Decision::RetryAfter { wait, honoured_header } => {
+            report.retries += 1;
+            if honoured_header {
+                report.honoured_retry_after += 1;
+            }
+            pause.pause(wait).await;
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,44 @@
+//! What the engine's flows need from the outside world, as traits: the shop,
+//! the ERP, and a way to wait. HTTP adapters implement them for real systems
+//! and the twins; in-memory fakes implement them for unit tests, which then run
+//! without sockets or sleeps.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::http::CallError;
+use super::mapping::OrderDraft;
+
+/// The shop side (Shopware).
+pub trait ShopApi {
+    /// Orders matching the criteria, with the associations the mapping needs.
+    fn search_orders(&self, criteria: &Value) -> impl Future<Output = Result<Vec<Value>, CallError>> + Send;
+}
+
+/// The ERP side.
+pub trait ErpApi {
+    /// The ERP document number of an order with this external document number, if any.
+    fn find_order(
+        &self,
+        external_document_number: &str,
+    ) -> impl Future<Output = Result<Option<String>, CallError>> + Send;
+    /// Creates the order; returns the ERP's document number.
+    fn create_order(&self, draft: &OrderDraft) -> impl Future<Output = Result<String, CallError>> + Send;
+}
+
+/// Waiting in scenario time (real adapters sleep the wall-clock equivalent).
+pub trait Pause {
+    fn pause(&self, scenario: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// Sleeps `scenario / speed` of wall time.
+#[derive(Debug, Clone)]
+pub struct ScaledPause(pub crate::clock::SharedClock);
+
+impl Pause for ScaledPause {
+    fn pause(&self, scenario: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(self.0.speed().to_wall(scenario))
+    }
+}
