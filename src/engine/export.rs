@@ -160,19 +160,20 @@ async fn export_order(
 ) -> Result<(), ExportError> {
     let number = order["orderNumber"].as_str().unwrap_or_default().to_string();
     let id = order["id"].as_str().unwrap_or_default().to_string();
+    let lines = order_lines(order);
     let draft = match map_order(order, mapping) {
         Ok(d) => d,
         Err(issues) => {
             for i in &issues {
                 state.add_exception(&number, issue_category(i), i.owner(), &format!("{i:?}"))?;
             }
-            state.begin(&number, &id)?;
+            state.begin(&number, &id, &lines)?;
             state.failed(&number)?;
             report.exceptions += 1;
             return Ok(());
         }
     };
-    if let Some(prev) = state.begin(&number, &id)? {
+    if let Some(prev) = state.begin(&number, &id, &lines)? {
         if prev.status == OutboxStatus::Created {
             return Ok(());
         }
@@ -222,6 +223,25 @@ async fn export_order(
             }
         }
     }
+}
+
+/// Units per productNumber of an order's product lines (nested ones included).
+pub fn order_lines(order: &Value) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = Vec::new();
+    for li in order.get("lineItems").and_then(Value::as_array).into_iter().flatten() {
+        if li.get("type").and_then(Value::as_str) != Some("product") {
+            continue;
+        }
+        let Some(sku) = li.pointer("/payload/productNumber").and_then(Value::as_str) else {
+            continue;
+        };
+        let qty = li.get("quantity").and_then(Value::as_i64).unwrap_or(0);
+        match out.iter_mut().find(|(s, _)| s == sku) {
+            Some(e) => e.1 += qty,
+            None => out.push((sku.to_string(), qty)),
+        }
+    }
+    out
 }
 
 /// Waits before the next attempt; false when the retry budget is spent.

@@ -3,6 +3,7 @@
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
 //! - [`export`]: order export through the outbox, exactly once;
 //! - [`ports`]: the traits the flows need (shop, ERP, pausing);
+//! - [`inventory`]: ERP stock into Shopware in batches or per SKU;
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
 //! - [`http`]: thin clients for Shopware (and, later, the ERP);
 //! - [`batching`]: batches of the sync API and isolating bad records;
@@ -14,6 +15,7 @@ pub mod backoff;
 pub mod batching;
 pub mod export;
 pub mod http;
+pub mod inventory;
 pub mod mapping;
 pub mod ports;
 pub mod state;

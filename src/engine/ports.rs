@@ -15,6 +15,28 @@ use super::mapping::OrderDraft;
 pub trait ShopApi {
     /// Orders matching the criteria, with the associations the mapping needs.
     fn search_orders(&self, criteria: &Value) -> impl Future<Output = Result<Vec<Value>, CallError>> + Send;
+    /// Writes stock figures in one sync request (operation key `op_key`,
+    /// products addressed by productNumber). `indexing` sets `indexing-behavior`.
+    fn push_stock(
+        &self,
+        op_key: &str,
+        batch: &[(String, i64)],
+        indexing: Option<&str>,
+    ) -> impl Future<Output = Result<(), CallError>> + Send;
+    /// Writes one product's stock with `PATCH /api/product/{id}` (the per-SKU strategy).
+    fn patch_stock(&self, sku: &str, stock: i64) -> impl Future<Output = Result<(), CallError>> + Send;
+}
+
+/// An ERP item's stock as the ERP reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErpItem {
+    pub number: String,
+    /// Only inventory items carry stock to push.
+    pub inventory: bool,
+    pub on_hand: i64,
+    pub available: i64,
+    /// `lastModifiedDateTime` (RFC 3339).
+    pub modified: String,
 }
 
 /// The ERP side.
@@ -26,6 +48,8 @@ pub trait ErpApi {
     ) -> impl Future<Output = Result<Option<String>, CallError>> + Send;
     /// Creates the order; returns the ERP's document number.
     fn create_order(&self, draft: &OrderDraft) -> impl Future<Output = Result<String, CallError>> + Send;
+    /// Items modified after `since` (all items when None), every page read.
+    fn items_since(&self, since: Option<&str>) -> impl Future<Output = Result<Vec<ErpItem>, CallError>> + Send;
 }
 
 /// Waiting in scenario time (real adapters sleep the wall-clock equivalent).

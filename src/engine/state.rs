@@ -122,7 +122,8 @@ impl EngineState {
              CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS outbox (
                  order_number TEXT PRIMARY KEY, order_id TEXT NOT NULL, status TEXT NOT NULL,
-                 erp_number TEXT, attempts INTEGER NOT NULL DEFAULT 0);
+                 erp_number TEXT, attempts INTEGER NOT NULL DEFAULT 0, lines TEXT NOT NULL DEFAULT '[]');
+             CREATE TABLE IF NOT EXISTS pushed (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS exceptions (
                  id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, category TEXT NOT NULL,
                  owner TEXT NOT NULL, detail TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);
@@ -150,16 +151,67 @@ impl EngineState {
         Ok(())
     }
 
-    /// Marks an order as about to be posted (counts the attempt). Returns the entry as it was.
-    pub fn begin(&self, order_number: &str, order_id: &str) -> Result<Option<OutboxEntry>, StateError> {
+    /// Marks an order as about to be posted (counts the attempt) with the
+    /// quantities it takes per SKU. Returns the entry as it was.
+    pub fn begin(
+        &self,
+        order_number: &str,
+        order_id: &str,
+        lines: &[(String, i64)],
+    ) -> Result<Option<OutboxEntry>, StateError> {
         let before = self.outbox(order_number)?;
         self.db.execute(
-            "INSERT INTO outbox (order_number, order_id, status, attempts) VALUES (?1, ?2, 'pending', 1)
-             ON CONFLICT(order_number) DO UPDATE SET attempts = attempts + 1,
+            "INSERT INTO outbox (order_number, order_id, status, attempts, lines) VALUES (?1, ?2, 'pending', 1, ?3)
+             ON CONFLICT(order_number) DO UPDATE SET attempts = attempts + 1, lines = excluded.lines,
                  status = CASE WHEN status = 'created' THEN 'created' ELSE 'pending' END",
-            params![order_number, order_id],
+            params![order_number, order_id, serde_json::to_string(lines)?],
         )?;
         Ok(before)
+    }
+
+    /// Units per SKU in orders the ERP has not acknowledged (pending or parked).
+    pub fn unacknowledged(&self) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
+        let mut stmt = self.db.prepare("SELECT lines FROM outbox WHERE status != 'created'")?;
+        let mut out = std::collections::BTreeMap::new();
+        for raw in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
+            for (sku, qty) in lines {
+                *out.entry(sku).or_insert(0) += qty;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The figure last pushed for a SKU.
+    pub fn pushed(&self, sku: &str) -> Result<Option<i64>, StateError> {
+        Ok(self
+            .db
+            .query_row("SELECT stock FROM pushed WHERE sku = ?1", params![sku], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_pushed(&self, sku: &str, stock: i64) -> Result<(), StateError> {
+        self.db.execute(
+            "INSERT INTO pushed (sku, stock) VALUES (?1, ?2) ON CONFLICT(sku) DO UPDATE SET stock = excluded.stock",
+            params![sku, stock],
+        )?;
+        Ok(())
+    }
+
+    /// A small named value (the items watermark).
+    pub fn get_kv(&self, key: &str) -> Result<Option<String>, StateError> {
+        Ok(self
+            .db
+            .query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_kv(&self, key: &str, value: &str) -> Result<(), StateError> {
+        self.db.execute(
+            "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
     }
 
     /// Records the ERP's document number.
@@ -280,9 +332,9 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let s = EngineState::open(&path).unwrap();
-            assert_eq!(s.begin("10001", "a").unwrap(), None);
+            assert_eq!(s.begin("10001", "a", &[("SW1".into(), 2)]).unwrap(), None);
             s.created("10001", "S-ORD101001").unwrap();
-            s.begin("10002", "b").unwrap();
+            s.begin("10002", "b", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
             // Killed here: 10002 was posted, the answer never arrived.
             let mut w = Watermark::default();
             w.advance(
@@ -304,10 +356,14 @@ mod tests {
             s.watermark().unwrap().created_at.as_deref(),
             Some("2026-11-27T10:00:00.000+00:00")
         );
+        assert_eq!(
+            s.unacknowledged().unwrap(),
+            [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
+        );
         // A retry counts the attempt and never downgrades a created order.
-        s.begin("10002", "b").unwrap();
+        s.begin("10002", "b", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
         assert_eq!(s.outbox("10002").unwrap().unwrap().attempts, 2);
-        s.begin("10001", "a").unwrap();
+        s.begin("10001", "a", &[]).unwrap();
         assert_eq!(s.outbox("10001").unwrap().unwrap().status, OutboxStatus::Created);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -16,6 +16,12 @@ struct FakeShop {
 }
 
 impl ShopApi for FakeShop {
+    async fn push_stock(&self, _: &str, _: &[(String, i64)], _: Option<&str>) -> Result<(), CallError> {
+        Ok(())
+    }
+    async fn patch_stock(&self, _: &str, _: i64) -> Result<(), CallError> {
+        Ok(())
+    }
     async fn search_orders(&self, c: &Value) -> Result<Vec<Value>, CallError> {
         if let Some(ids) = c.get("ids").and_then(Value::as_array) {
             return Ok(self.orders.iter().filter(|o| ids.contains(&o["id"])).cloned().collect());
@@ -79,6 +85,9 @@ fn status(status: u16, body: Value, retry_after: Option<u64>) -> CallError {
 }
 
 impl ErpApi for FakeErp {
+    async fn items_since(&self, _: Option<&str>) -> Result<Vec<crate::engine::ports::ErpItem>, CallError> {
+        Ok(Vec::new())
+    }
     async fn find_order(&self, ext: &str) -> Result<Option<String>, CallError> {
         *self.lookups.lock().unwrap() += 1;
         Ok(self
@@ -235,7 +244,9 @@ async fn an_order_left_pending_by_a_killed_run_is_looked_up_not_reposted() {
     erp.orders.lock().unwrap().push(("10001".into(), "S-ORD100999".into()));
     let state = EngineState::in_memory().unwrap();
     // The killed run had marked it pending (and the ERP had committed it).
-    state.begin("10001", &format!("{:032x}", 1)).unwrap();
+    state
+        .begin("10001", &format!("{:032x}", 1), &[("SW1".into(), 1)])
+        .unwrap();
     let (r, _) = run(&shop, &erp, &state, &ExportConfig::default()).await;
     assert_eq!(erp.count("10001"), 1);
     assert_eq!(r.found, 1);

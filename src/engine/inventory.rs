@@ -1,0 +1,251 @@
+//! Inventory sync: ERP stock into Shopware (the ERP is the authority).
+//!
+//! A pass pulls the items changed since the last pass (or all of them for a
+//! full pull), computes the figure to push per [`StockPolicy`], and writes it
+//! either in sync-API batches (`batch_size` records, `concurrency` requests at
+//! once) or one `PATCH` per SKU (the strategy kept for comparison). A batch
+//! rejected for some records is resent without them (Shopware names them with
+//! pointers; otherwise the batch is halved); the bad SKUs go to the exception
+//! queue. 429s, 5xx and timeouts are retried with backoff, honouring
+//! `Retry-After`. The item watermark only moves when every push landed, so a
+//! failed push is retried by the next delta.
+
+use std::collections::VecDeque;
+
+use futures::future::join_all;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::backoff::{Decision, RetryPolicy};
+use super::batching::{split, Split};
+use super::http::CallError;
+use super::mapping::Owner;
+use super::ports::{ErpApi, Pause, ShopApi};
+use super::state::{EngineState, StateError};
+use super::stock_policy::{push_figure, ErpStock, StockPolicy};
+
+/// How stock is written to Shopware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStrategy {
+    /// `POST /api/_action/sync` batches.
+    SyncBatches,
+    /// One `PATCH /api/product/{id}` per SKU.
+    PerSkuPatch,
+}
+
+/// Inventory settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryConfig {
+    pub batch_size: usize,
+    pub concurrency: usize,
+    pub policy: StockPolicy,
+    pub strategy: PushStrategy,
+    /// `indexing-behavior` for sync writes (None: synchronous indexing, so a
+    /// restocked closeout product becomes available again).
+    pub indexing: Option<String>,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        InventoryConfig {
+            batch_size: 100,
+            concurrency: 2,
+            policy: StockPolicy::default(),
+            strategy: PushStrategy::SyncBatches,
+            indexing: None,
+        }
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InventoryReport {
+    pub items_read: usize,
+    pub pushed: usize,
+    /// Requests sent to Shopware (retries included).
+    pub requests: u32,
+    pub retries: u32,
+    pub honoured_retry_after: u32,
+    /// SKUs Shopware refused (unknown product, invalid value).
+    pub rejected: usize,
+    /// SKUs not written within the retry budget (left for the next pass).
+    pub unpushed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("reading items from the ERP failed: {0}")]
+    Erp(CallError),
+}
+
+const ITEMS_WATERMARK: &str = "items_watermark";
+
+/// Runs one pass; `full` pulls every item instead of the changes.
+#[allow(clippy::too_many_arguments)]
+pub async fn inventory_once(
+    shop: &impl ShopApi,
+    erp: &impl ErpApi,
+    pause: &impl Pause,
+    state: &EngineState,
+    cfg: &InventoryConfig,
+    retry: &RetryPolicy,
+    rng: &mut impl Rng,
+    full: bool,
+) -> Result<InventoryReport, InventoryError> {
+    let since = if full { None } else { state.get_kv(ITEMS_WATERMARK)? };
+    let items = erp.items_since(since.as_deref()).await.map_err(InventoryError::Erp)?;
+    let unacked = state.unacknowledged()?;
+    let targets: Vec<(String, i64)> = items
+        .iter()
+        .filter(|i| i.inventory)
+        .map(|i| {
+            let erp = ErpStock {
+                on_hand: i.on_hand,
+                available: i.available,
+            };
+            (
+                i.number.clone(),
+                push_figure(cfg.policy, erp, unacked.get(&i.number).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+    let mut report = InventoryReport {
+        items_read: items.len(),
+        ..Default::default()
+    };
+    let units: Vec<Vec<(String, i64)>> = match cfg.strategy {
+        PushStrategy::SyncBatches => targets.chunks(cfg.batch_size.max(1)).map(<[_]>::to_vec).collect(),
+        PushStrategy::PerSkuPatch => targets.iter().map(|t| vec![t.clone()]).collect(),
+    };
+    let mut outcomes = Vec::new();
+    for wave in units.chunks(cfg.concurrency.max(1)) {
+        let futures = wave.iter().enumerate().map(|(i, batch)| {
+            let seed: u64 = rng.gen();
+            push_unit(shop, pause, cfg, retry, batch.clone(), format!("stock-{i}"), seed)
+        });
+        outcomes.extend(join_all(futures).await);
+    }
+    for o in outcomes {
+        report.requests += o.requests;
+        report.retries += o.retries;
+        report.honoured_retry_after += o.honoured;
+        report.pushed += o.pushed.len();
+        report.unpushed += o.unpushed;
+        for (sku, stock) in &o.pushed {
+            state.set_pushed(sku, *stock)?;
+        }
+        for (sku, why) in &o.rejected {
+            report.rejected += 1;
+            state.add_exception(sku, "stock_rejected", Owner::Ecommerce, why)?;
+        }
+        if let Some(e) = &o.gave_up {
+            state.add_exception("inventory", "stock_push_failed", Owner::Integration, e)?;
+        }
+    }
+    if report.unpushed == 0 {
+        if let Some(newest) = items.iter().map(|i| i.modified.as_str()).max() {
+            state.set_kv(ITEMS_WATERMARK, newest)?;
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Default)]
+struct UnitOutcome {
+    pushed: Vec<(String, i64)>,
+    rejected: Vec<(String, String)>,
+    unpushed: usize,
+    requests: u32,
+    retries: u32,
+    honoured: u32,
+    gave_up: Option<String>,
+}
+
+/// Pushes one batch (or one SKU), isolating bad records and retrying transient failures.
+async fn push_unit(
+    shop: &impl ShopApi,
+    pause: &impl Pause,
+    cfg: &InventoryConfig,
+    retry: &RetryPolicy,
+    batch: Vec<(String, i64)>,
+    op_key: String,
+    seed: u64,
+) -> UnitOutcome {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = UnitOutcome::default();
+    let mut queue: VecDeque<Vec<(String, i64)>> = VecDeque::from([batch]);
+    while let Some(part) = queue.pop_front() {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            out.requests += 1;
+            let result = match cfg.strategy {
+                PushStrategy::SyncBatches => shop.push_stock(&op_key, &part, cfg.indexing.as_deref()).await,
+                PushStrategy::PerSkuPatch => shop.patch_stock(&part[0].0, part[0].1).await,
+            };
+            match result {
+                Ok(()) => {
+                    out.pushed.extend(part.iter().cloned());
+                    break;
+                }
+                Err(e) if e.status() == Some(400) || e.status() == Some(404) => {
+                    let pointers = error_pointers(&e);
+                    match split(&op_key, part.len(), &pointers) {
+                        Split::Isolated { bad, retry } => {
+                            for i in &bad {
+                                out.rejected.push((part[*i].0.clone(), e.to_string()));
+                            }
+                            if !retry.is_empty() {
+                                queue.push_back(retry.iter().map(|i| part[*i].clone()).collect());
+                            }
+                        }
+                        Split::Halves(a, b) => {
+                            queue.push_back(a.iter().map(|i| part[*i].clone()).collect());
+                            queue.push_back(b.iter().map(|i| part[*i].clone()).collect());
+                        }
+                        Split::Single(_) => out.rejected.push((part[0].0.clone(), e.to_string())),
+                    }
+                    break;
+                }
+                Err(e) => match retry.decide(attempt, e.outcome(), e.retry_after(), &mut rng) {
+                    Decision::RetryAfter { wait, honoured_header } => {
+                        out.retries += 1;
+                        out.honoured += u32::from(honoured_header);
+                        pause.pause(wait).await;
+                    }
+                    Decision::GiveUp => {
+                        out.unpushed += part.len();
+                        out.gave_up = Some(e.to_string());
+                        break;
+                    }
+                },
+            }
+        }
+    }
+    out
+}
+
+/// The `source.pointer`s of a Shopware error body.
+fn error_pointers(e: &CallError) -> Vec<String> {
+    match e {
+        CallError::Status { body, .. } => body
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|errs| {
+                errs.iter()
+                    .filter_map(|x| x.pointer("/source/pointer").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,205 @@
+//! Inventory sync against in-memory fakes.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::engine::mapping::OrderDraft;
+use crate::engine::ports::ErpItem;
+
+#[derive(Default)]
+struct FakeShop {
+    stock: Mutex<BTreeMap<String, i64>>,
+    /// SKUs Shopware does not know (a 400 with a pointer).
+    unknown: Vec<String>,
+    /// Answer this many requests with 429 first.
+    throttle: Mutex<u32>,
+    requests: Mutex<u32>,
+}
+
+impl ShopApi for FakeShop {
+    async fn search_orders(&self, _: &Value) -> Result<Vec<Value>, CallError> {
+        Ok(Vec::new())
+    }
+    async fn push_stock(&self, op: &str, batch: &[(String, i64)], _: Option<&str>) -> Result<(), CallError> {
+        *self.requests.lock().unwrap() += 1;
+        {
+            let mut t = self.throttle.lock().unwrap();
+            if *t > 0 {
+                *t -= 1;
+                return Err(CallError::Status {
+                    endpoint: "sync".into(),
+                    status: 429,
+                    retry_after: Some(Duration::from_secs(2)),
+                    body: Value::Null,
+                    summary: String::new(),
+                });
+            }
+        }
+        let errors: Vec<Value> = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, (sku, _))| self.unknown.contains(sku))
+            .map(|(i, _)| json!({"code": "FRAMEWORK__API_INVALID_SYNC_RESOLVERS", "source": {"pointer": format!("/{op}/{i}/id")}}))
+            .collect();
+        if !errors.is_empty() {
+            return Err(CallError::Status {
+                endpoint: "sync".into(),
+                status: 400,
+                retry_after: None,
+                body: json!({"errors": errors}),
+                summary: String::new(),
+            });
+        }
+        let mut s = self.stock.lock().unwrap();
+        for (sku, v) in batch {
+            s.insert(sku.clone(), *v);
+        }
+        Ok(())
+    }
+    async fn patch_stock(&self, sku: &str, stock: i64) -> Result<(), CallError> {
+        *self.requests.lock().unwrap() += 1;
+        self.stock.lock().unwrap().insert(sku.into(), stock);
+        Ok(())
+    }
+}
+
+struct FakeErp {
+    items: Vec<ErpItem>,
+}
+
+impl ErpApi for FakeErp {
+    async fn find_order(&self, _: &str) -> Result<Option<String>, CallError> {
+        Ok(None)
+    }
+    async fn create_order(&self, _: &OrderDraft) -> Result<String, CallError> {
+        Ok(String::new())
+    }
+    async fn items_since(&self, since: Option<&str>) -> Result<Vec<ErpItem>, CallError> {
+        Ok(self
+            .items
+            .iter()
+            .filter(|i| since.is_none_or(|s| i.modified.as_str() > s))
+            .cloned()
+            .collect())
+    }
+}
+
+struct NoPause;
+impl Pause for NoPause {
+    async fn pause(&self, _: Duration) {}
+}
+
+fn item(n: u32, on_hand: i64, available: i64, minute: u32) -> ErpItem {
+    ErpItem {
+        number: format!("SW{n}"),
+        inventory: true,
+        on_hand,
+        available,
+        modified: format!("2026-11-27T10:{minute:02}:00Z"),
+    }
+}
+
+async fn pass(
+    shop: &FakeShop,
+    erp: &FakeErp,
+    state: &EngineState,
+    cfg: &InventoryConfig,
+    full: bool,
+) -> InventoryReport {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    inventory_once(shop, erp, &NoPause, state, cfg, &RetryPolicy::default(), &mut rng, full)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn safe_policy_subtracts_unacknowledged_orders_and_naive_resurrects_them() {
+    let erp = FakeErp {
+        items: vec![item(1, 10, 8, 0), item(2, 5, 5, 0)],
+    };
+    let state = EngineState::in_memory().unwrap();
+    // Shopware sold 3 × SW1 in an order the ERP has not acknowledged yet.
+    state.begin("10001", "o1", &[("SW1".into(), 3)]).unwrap();
+    let shop = FakeShop::default();
+    pass(&shop, &erp, &state, &InventoryConfig::default(), true).await;
+    assert_eq!(shop.stock.lock().unwrap()["SW1"], 5);
+    let naive = InventoryConfig {
+        policy: StockPolicy::OnHand,
+        ..Default::default()
+    };
+    let shop = FakeShop::default();
+    pass(&shop, &erp, &state, &naive, true).await;
+    assert_eq!(
+        shop.stock.lock().unwrap()["SW1"],
+        10,
+        "on hand puts the 3 sold units (and 2 reserved) back"
+    );
+}
+
+#[tokio::test]
+async fn batches_isolate_unknown_skus_and_retry_the_rest() {
+    let erp = FakeErp {
+        items: (0..10).map(|n| item(n, 4, 4, 0)).collect(),
+    };
+    let shop = FakeShop {
+        unknown: vec!["SW3".into(), "SW7".into()],
+        ..Default::default()
+    };
+    let state = EngineState::in_memory().unwrap();
+    let cfg = InventoryConfig {
+        batch_size: 5,
+        ..Default::default()
+    };
+    let r = pass(&shop, &erp, &state, &cfg, true).await;
+    assert_eq!((r.pushed, r.rejected), (8, 2));
+    assert_eq!(r.requests, 4, "two batches, each resent once without its bad record");
+    let ex = state.exceptions(false).unwrap();
+    assert_eq!(
+        ex.iter().map(|e| e.subject.as_str()).collect::<Vec<_>>(),
+        vec!["SW3", "SW7"]
+    );
+    assert!(ex.iter().all(|e| e.owner == Owner::Ecommerce));
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_retry_after_and_deltas_only_send_changes() {
+    let erp = FakeErp {
+        items: vec![item(1, 1, 1, 0), item(2, 2, 2, 5)],
+    };
+    let shop = FakeShop {
+        throttle: Mutex::new(2),
+        ..Default::default()
+    };
+    let state = EngineState::in_memory().unwrap();
+    let r = pass(&shop, &erp, &state, &InventoryConfig::default(), false).await;
+    assert_eq!((r.pushed, r.retries, r.honoured_retry_after), (2, 2, 2));
+    // The next delta sees nothing new.
+    let r = pass(&shop, &erp, &state, &InventoryConfig::default(), false).await;
+    assert_eq!((r.items_read, r.requests), (0, 0));
+}
+
+#[tokio::test]
+async fn per_sku_patch_costs_one_request_per_sku() {
+    let erp = FakeErp {
+        items: (0..50).map(|n| item(n, 1, 1, 0)).collect(),
+    };
+    let state = EngineState::in_memory().unwrap();
+    let batched = FakeShop::default();
+    let r = pass(&batched, &erp, &state, &InventoryConfig::default(), true).await;
+    assert_eq!(r.requests, 1);
+    let patched = FakeShop::default();
+    let cfg = InventoryConfig {
+        strategy: PushStrategy::PerSkuPatch,
+        concurrency: 4,
+        ..Default::default()
+    };
+    let r = pass(&patched, &erp, &state, &cfg, true).await;
+    assert_eq!((r.requests, r.pushed), (50, 50));
+    assert_eq!(*patched.stock.lock().unwrap(), *batched.stock.lock().unwrap());
+}
