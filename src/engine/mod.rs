@@ -5,6 +5,7 @@
 //! - [`ports`]: the traits the flows need (shop, ERP, pausing);
 //! - [`inventory`]: ERP stock into Shopware in batches or per SKU;
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
+//! - [`fulfilment`]: ERP shipments back as tracking codes and transitions;
 //! - [`http`]: thin clients for Shopware (and, later, the ERP);
 //! - [`batching`]: batches of the sync API and isolating bad records;
 //! - [`state`]: watermark, outbox and exception queue in SQLite;
@@ -14,6 +15,7 @@
 pub mod backoff;
 pub mod batching;
 pub mod export;
+pub mod fulfilment;
 pub mod http;
 pub mod inventory;
 pub mod mapping;

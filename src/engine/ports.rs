@@ -25,6 +25,39 @@ pub trait ShopApi {
     ) -> impl Future<Output = Result<(), CallError>> + Send;
     /// Writes one product's stock with `PATCH /api/product/{id}` (the per-SKU strategy).
     fn patch_stock(&self, sku: &str, stock: i64) -> impl Future<Output = Result<(), CallError>> + Send;
+    /// The delivery of an order (by order number) with its and the order's state.
+    fn delivery_of(&self, order_number: &str) -> impl Future<Output = Result<Option<DeliveryRef>, CallError>> + Send;
+    /// Replaces a delivery's tracking codes.
+    fn set_tracking(&self, delivery_id: &str, codes: &[String]) -> impl Future<Output = Result<(), CallError>> + Send;
+    /// Runs a state transition; returns the new state's technical name.
+    fn transition(
+        &self,
+        entity: &str,
+        id: &str,
+        action: &str,
+    ) -> impl Future<Output = Result<String, CallError>> + Send;
+}
+
+/// An order's delivery as the fulfilment flow needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRef {
+    pub order_id: String,
+    pub order_state: String,
+    pub delivery_id: String,
+    pub delivery_state: String,
+    pub tracking_codes: Vec<String>,
+}
+
+/// A posted ERP shipment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipment {
+    pub number: String,
+    pub external_document_number: String,
+    pub tracking_number: Option<String>,
+    /// Units per item number.
+    pub lines: Vec<(String, i64)>,
+    /// When it was posted (RFC 3339), for the shipment watermark.
+    pub posted: String,
 }
 
 /// An ERP item's stock as the ERP reports it.
@@ -50,6 +83,8 @@ pub trait ErpApi {
     fn create_order(&self, draft: &OrderDraft) -> impl Future<Output = Result<String, CallError>> + Send;
     /// Items modified after `since` (all items when None), every page read.
     fn items_since(&self, since: Option<&str>) -> impl Future<Output = Result<Vec<ErpItem>, CallError>> + Send;
+    /// Shipments posted after `since` (all when None), every page read.
+    fn shipments_since(&self, since: Option<&str>) -> impl Future<Output = Result<Vec<Shipment>, CallError>> + Send;
 }
 
 /// Waiting in scenario time (real adapters sleep the wall-clock equivalent).

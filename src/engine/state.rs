@@ -124,6 +124,7 @@ impl EngineState {
                  order_number TEXT PRIMARY KEY, order_id TEXT NOT NULL, status TEXT NOT NULL,
                  erp_number TEXT, attempts INTEGER NOT NULL DEFAULT 0, lines TEXT NOT NULL DEFAULT '[]');
              CREATE TABLE IF NOT EXISTS pushed (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS shipments (number TEXT PRIMARY KEY, order_number TEXT NOT NULL, lines TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS exceptions (
                  id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, category TEXT NOT NULL,
                  owner TEXT NOT NULL, detail TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);
@@ -196,6 +197,45 @@ impl EngineState {
             params![sku, stock],
         )?;
         Ok(())
+    }
+
+    /// Records a shipment once; returns false if it was seen before.
+    pub fn record_shipment(
+        &self,
+        number: &str,
+        order_number: &str,
+        lines: &[(String, i64)],
+    ) -> Result<bool, StateError> {
+        Ok(self.db.execute(
+            "INSERT OR IGNORE INTO shipments (number, order_number, lines) VALUES (?1, ?2, ?3)",
+            params![number, order_number, serde_json::to_string(lines)?],
+        )? == 1)
+    }
+
+    /// Units shipped so far per SKU for an order, and the units ordered (from the outbox).
+    pub fn shipped_and_ordered(&self, order_number: &str) -> Result<(i64, i64), StateError> {
+        let mut shipped = 0;
+        let mut stmt = self.db.prepare("SELECT lines FROM shipments WHERE order_number = ?1")?;
+        for raw in stmt.query_map(params![order_number], |r| r.get::<_, String>(0))? {
+            let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
+            shipped += lines.iter().map(|l| l.1).sum::<i64>();
+        }
+        let ordered: Option<String> = self
+            .db
+            .query_row(
+                "SELECT lines FROM outbox WHERE order_number = ?1",
+                params![order_number],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let ordered = match ordered {
+            Some(raw) => serde_json::from_str::<Vec<(String, i64)>>(&raw)?
+                .iter()
+                .map(|l| l.1)
+                .sum(),
+            None => 0,
+        };
+        Ok((shipped, ordered))
     }
 
     /// A small named value (the items watermark).

@@ -78,3 +78,118 @@ async fn failures_are_classified_with_their_waits() {
         Outcome::NoAnswer
     );
 }
+
+mod fulfilment {
+    use std::sync::Mutex;
+
+    use serde_json::Value;
+    use synctwin::engine::fulfilment::{fulfil_once, FulfilmentConfig};
+    use synctwin::engine::http::CallError;
+    use synctwin::engine::mapping::OrderDraft;
+    use synctwin::engine::ports::{ErpApi, ErpItem, Shipment};
+    use synctwin::engine::state::EngineState;
+    use synctwin::observe::Event;
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Shipments(Mutex<Vec<Shipment>>);
+
+    impl ErpApi for Shipments {
+        async fn find_order(&self, _: &str) -> Result<Option<String>, CallError> {
+            Ok(None)
+        }
+        async fn create_order(&self, _: &OrderDraft) -> Result<String, CallError> {
+            Ok(String::new())
+        }
+        async fn items_since(&self, _: Option<&str>) -> Result<Vec<ErpItem>, CallError> {
+            Ok(Vec::new())
+        }
+        async fn shipments_since(&self, since: Option<&str>) -> Result<Vec<Shipment>, CallError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| since.is_none_or(|x| s.posted.as_str() > x))
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn shipment(n: u32, order: &str, qty: i64, tracking: &str) -> Shipment {
+        Shipment {
+            number: format!("S-SHPT{n}"),
+            external_document_number: order.into(),
+            tracking_number: Some(tracking.into()),
+            lines: vec![("SW10006".into(), qty)],
+            posted: format!("2026-11-27T12:00:{n:02}Z"),
+        }
+    }
+
+    fn states(twin: &synctwin::twin::shopware::ShopwareTwin, order_id: &str) -> (String, String, Value) {
+        let store = twin.read();
+        let order = store.get("order", order_id).unwrap();
+        let name = |id: &Value| synctwin::twin::shopware::states::technical_name(&store, id.as_str().unwrap()).unwrap();
+        let did = store.ids_by_fk("order_delivery", "orderId", order_id)[0].clone();
+        let d = store.get("order_delivery", &did).unwrap();
+        (name(&order["stateId"]), name(&d["stateId"]), d["trackingCodes"].clone())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn partial_then_complete_shipments_move_delivery_and_order_with_tracking() {
+        let (twin, clock) = crate::helpers::seeded_twin(60, 0);
+        let s = serve(twin.clone(), Transport::Hyper).await;
+        let shared: SharedClock = Arc::new(clock.clone());
+        let shop = client(&s.base, shared, "test-secret");
+        let cart: synctwin::twin::shopware::checkout::Cart = serde_json::from_value(json!({
+            "customer": {"email": "f@example.com", "firstName": "F", "lastName": "G", "street": "S 1", "zipcode": "1", "city": "C"},
+            "lines": [{"type": "product", "productNumber": "SW10006", "quantity": 3}]
+        }))
+        .unwrap();
+        let placed = twin.place_order(&cart).unwrap();
+        let state = EngineState::in_memory().unwrap();
+        state
+            .begin(&placed.order_number, &placed.order_id, &[("SW10006".into(), 3)])
+            .unwrap();
+        state.created(&placed.order_number, "S-ORD1").unwrap();
+        let erp = Shipments::default();
+        erp.0.lock().unwrap().push(shipment(1, &placed.order_number, 2, "1Z-A"));
+        erp.0.lock().unwrap().push(shipment(2, "99999", 1, "1Z-X"));
+        let r = fulfil_once(&shop, &erp, &state, &FulfilmentConfig::default())
+            .await
+            .unwrap();
+        assert_eq!((r.shipments, r.tracking_set, r.transitions, r.exceptions), (2, 1, 2, 1));
+        assert_eq!(
+            states(&twin, &placed.order_id),
+            ("in_progress".into(), "shipped_partially".into(), json!(["1Z-A"]))
+        );
+        assert_eq!(state.exceptions(false).unwrap()[0].category, "shipment_without_order");
+
+        erp.0.lock().unwrap().push(shipment(3, &placed.order_number, 1, "1Z-B"));
+        let r = fulfil_once(&shop, &erp, &state, &FulfilmentConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.shipments, r.transitions),
+            (1, 2),
+            "only the new shipment: ship, complete"
+        );
+        assert_eq!(
+            states(&twin, &placed.order_id),
+            ("completed".into(), "shipped".into(), json!(["1Z-A", "1Z-B"]))
+        );
+        // A pass with nothing new changes nothing.
+        let r = fulfil_once(&shop, &erp, &state, &FulfilmentConfig::default())
+            .await
+            .unwrap();
+        assert_eq!(r.shipments, 0);
+        let tracked = twin
+            .observations()
+            .snapshot()
+            .iter()
+            .filter(|o| matches!(o.event, Event::TrackingSet { .. }))
+            .count();
+        assert_eq!(tracked, 2, "the twin saw both tracking writes");
+    }
+}

@@ -22,6 +22,15 @@ impl ShopApi for FakeShop {
     async fn patch_stock(&self, _: &str, _: i64) -> Result<(), CallError> {
         Ok(())
     }
+    async fn delivery_of(&self, _: &str) -> Result<Option<crate::engine::ports::DeliveryRef>, CallError> {
+        Ok(None)
+    }
+    async fn set_tracking(&self, _: &str, _: &[String]) -> Result<(), CallError> {
+        Ok(())
+    }
+    async fn transition(&self, _: &str, _: &str, _: &str) -> Result<String, CallError> {
+        Ok(String::new())
+    }
     async fn search_orders(&self, c: &Value) -> Result<Vec<Value>, CallError> {
         if let Some(ids) = c.get("ids").and_then(Value::as_array) {
             return Ok(self.orders.iter().filter(|o| ids.contains(&o["id"])).cloned().collect());
@@ -86,6 +95,9 @@ fn status(status: u16, body: Value, retry_after: Option<u64>) -> CallError {
 
 impl ErpApi for FakeErp {
     async fn items_since(&self, _: Option<&str>) -> Result<Vec<crate::engine::ports::ErpItem>, CallError> {
+        Ok(Vec::new())
+    }
+    async fn shipments_since(&self, _: Option<&str>) -> Result<Vec<crate::engine::ports::Shipment>, CallError> {
         Ok(Vec::new())
     }
     async fn find_order(&self, ext: &str) -> Result<Option<String>, CallError> {

@@ -30,6 +30,8 @@ pub struct ShopwareClient {
     clock: SharedClock,
     token: Arc<Mutex<Option<Token>>>,
     tokens_fetched: Arc<std::sync::atomic::AtomicU64>,
+    /// productNumber -> product id, for the per-SKU PATCH strategy.
+    ids: Arc<Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl ShopwareClient {
@@ -49,6 +51,7 @@ impl ShopwareClient {
             clock,
             token: Arc::new(Mutex::new(None)),
             tokens_fetched: Arc::new(Default::default()),
+            ids: Arc::new(Mutex::new(Default::default())),
         }
     }
 
@@ -152,7 +155,13 @@ impl ShopwareClient {
     }
 
     /// `POST /api/_action/{entity}/{id}/state/{action}`; returns the new state's technical name.
-    pub async fn transition(&self, entity: &str, id: &str, action: &str, send_mail: bool) -> Result<String, CallError> {
+    pub async fn transition_with_mail(
+        &self,
+        entity: &str,
+        id: &str,
+        action: &str,
+        send_mail: bool,
+    ) -> Result<String, CallError> {
         let path = format!("/api/_action/{entity}/{id}/state/{action}");
         let v = self
             .call(reqwest::Method::POST, &path, Some(&json!({"sendMail": send_mail})), &[])
@@ -162,6 +171,79 @@ impl ShopwareClient {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string())
+    }
+}
+
+impl crate::engine::ports::ShopApi for ShopwareClient {
+    async fn search_orders(&self, criteria: &Value) -> Result<Vec<Value>, CallError> {
+        let v = self.search("order", criteria).await?;
+        Ok(v.get("data").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    async fn push_stock(&self, op_key: &str, batch: &[(String, i64)], indexing: Option<&str>) -> Result<(), CallError> {
+        let payload: Vec<Value> = batch
+            .iter()
+            .map(|(sku, stock)| json!({"id": {"resolver": "product.number", "value": sku}, "stock": stock}))
+            .collect();
+        let ops = json!({ op_key: {"entity": "product", "action": "upsert", "payload": payload} });
+        self.sync(&ops, indexing).await.map(|_| ())
+    }
+
+    async fn delivery_of(&self, order_number: &str) -> Result<Option<crate::engine::ports::DeliveryRef>, CallError> {
+        let criteria = json!({
+            "filter": [{"type": "equals", "field": "order.orderNumber", "value": order_number}],
+            "associations": {"stateMachineState": {}, "order": {"associations": {"stateMachineState": {}}}},
+            "limit": 1
+        });
+        let v = self.search("order-delivery", &criteria).await?;
+        let Some(d) = v.pointer("/data/0") else { return Ok(None) };
+        let text = |p: &str| d.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+        Ok(Some(crate::engine::ports::DeliveryRef {
+            order_id: text("/orderId"),
+            order_state: text("/order/stateMachineState/technicalName"),
+            delivery_id: text("/id"),
+            delivery_state: text("/stateMachineState/technicalName"),
+            tracking_codes: d
+                .get("trackingCodes")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn set_tracking(&self, delivery_id: &str, codes: &[String]) -> Result<(), CallError> {
+        self.patch("order-delivery", delivery_id, &json!({"trackingCodes": codes}))
+            .await
+    }
+
+    async fn transition(&self, entity: &str, id: &str, action: &str) -> Result<String, CallError> {
+        self.transition_with_mail(entity, id, action, false).await
+    }
+
+    async fn patch_stock(&self, sku: &str, stock: i64) -> Result<(), CallError> {
+        let cached = self.ids.lock().await.get(sku).cloned();
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let criteria =
+                    json!({"filter": [{"type": "equals", "field": "productNumber", "value": sku}], "limit": 1});
+                let v = self
+                    .call(reqwest::Method::POST, "/api/search-ids/product", Some(&criteria), &[])
+                    .await?;
+                let Some(id) = v.pointer("/data/0").and_then(Value::as_str).map(str::to_string) else {
+                    return Err(CallError::Status {
+                        endpoint: "POST /api/search-ids/product".into(),
+                        status: 404,
+                        retry_after: None,
+                        body: json!({"errors": [{"code": "FRAMEWORK__RESOURCE_NOT_FOUND", "detail": format!("no product with number {sku}")}]}),
+                        summary: format!("no product with number {sku}"),
+                    });
+                };
+                self.ids.lock().await.insert(sku.to_string(), id.clone());
+                id
+            }
+        };
+        self.patch("product", &id, &json!({"stock": stock})).await
     }
 }
 

@@ -67,6 +67,15 @@ impl ShopApi for FakeShop {
         self.stock.lock().unwrap().insert(sku.into(), stock);
         Ok(())
     }
+    async fn delivery_of(&self, _: &str) -> Result<Option<crate::engine::ports::DeliveryRef>, CallError> {
+        Ok(None)
+    }
+    async fn set_tracking(&self, _: &str, _: &[String]) -> Result<(), CallError> {
+        Ok(())
+    }
+    async fn transition(&self, _: &str, _: &str, _: &str) -> Result<String, CallError> {
+        Ok(String::new())
+    }
 }
 
 struct FakeErp {
@@ -74,6 +83,9 @@ struct FakeErp {
 }
 
 impl ErpApi for FakeErp {
+    async fn shipments_since(&self, _: Option<&str>) -> Result<Vec<crate::engine::ports::Shipment>, CallError> {
+        Ok(Vec::new())
+    }
     async fn find_order(&self, _: &str) -> Result<Option<String>, CallError> {
         Ok(None)
     }

@@ -1,0 +1,209 @@
+//! Fulfilment sync: ERP shipments back to Shopware (F11).
+//!
+//! For each shipment posted since the last pass: find the order's delivery,
+//! add the tracking number to its codes, move the delivery to `shipped` or
+//! `shipped_partially` and the order to `in_progress` / `completed`, using only
+//! transitions the state tables allow from the current state. Anything that
+//! cannot be done (no such order, a transition the tables forbid) becomes an
+//! exception, never a crash. The decision is the pure [`plan`].
+
+use serde::{Deserialize, Serialize};
+
+use super::http::CallError;
+use super::mapping::Owner;
+use super::ports::{ErpApi, ShopApi};
+use super::state::{EngineState, StateError};
+
+/// Fulfilment settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilmentConfig {
+    /// Send Shopware's customer mails on transitions.
+    pub send_mail: bool,
+    /// Complete the order when everything has shipped.
+    pub complete_orders: bool,
+}
+
+impl Default for FulfilmentConfig {
+    fn default() -> Self {
+        FulfilmentConfig {
+            send_mail: false,
+            complete_orders: true,
+        }
+    }
+}
+
+/// One state change to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Delivery(&'static str),
+    Order(&'static str),
+}
+
+/// The transitions that bring a delivery and its order in line with what has
+/// shipped, from their current states. Pure.
+pub fn plan(delivery_state: &str, order_state: &str, fully_shipped: bool, complete_orders: bool) -> Vec<Step> {
+    let mut steps = Vec::new();
+    match (delivery_state, fully_shipped) {
+        ("open" | "shipped_partially", true) => steps.push(Step::Delivery("ship")),
+        ("open", false) => steps.push(Step::Delivery("ship_partially")),
+        _ => {}
+    }
+    let mut order = order_state;
+    if order == "open" {
+        steps.push(Step::Order("process"));
+        order = "in_progress";
+    }
+    if fully_shipped && complete_orders && order == "in_progress" {
+        steps.push(Step::Order("complete"));
+    }
+    steps
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FulfilmentReport {
+    pub shipments: usize,
+    pub tracking_set: usize,
+    pub transitions: usize,
+    pub exceptions: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FulfilmentError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("reading shipments from the ERP failed: {0}")]
+    Erp(CallError),
+}
+
+const SHIPMENTS_WATERMARK: &str = "shipments_watermark";
+
+/// Runs one pass.
+pub async fn fulfil_once(
+    shop: &impl ShopApi,
+    erp: &impl ErpApi,
+    state: &EngineState,
+    cfg: &FulfilmentConfig,
+) -> Result<FulfilmentReport, FulfilmentError> {
+    let since = state.get_kv(SHIPMENTS_WATERMARK)?;
+    let shipments = erp
+        .shipments_since(since.as_deref())
+        .await
+        .map_err(FulfilmentError::Erp)?;
+    let mut report = FulfilmentReport::default();
+    let mut newest = since.clone();
+    let mut all_done = true;
+    for s in &shipments {
+        if !state.record_shipment(&s.number, &s.external_document_number, &s.lines)? {
+            continue;
+        }
+        report.shipments += 1;
+        let order = &s.external_document_number;
+        let fail = |state: &EngineState, category: &str, detail: String| {
+            state.add_exception(order, category, Owner::Operations, &detail)
+        };
+        let delivery = match shop.delivery_of(order).await {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                fail(
+                    state,
+                    "shipment_without_order",
+                    format!(
+                        "shipment {} names order {order}, which Shopware does not have",
+                        s.number
+                    ),
+                )?;
+                report.exceptions += 1;
+                continue;
+            }
+            Err(e) => {
+                // Transient: forget the shipment so the next pass tries again.
+                all_done = false;
+                state.add_exception(order, "shop_unavailable", Owner::Integration, &e.to_string())?;
+                continue;
+            }
+        };
+        if let Some(code) = &s.tracking_number {
+            if !delivery.tracking_codes.contains(code) {
+                let mut codes = delivery.tracking_codes.clone();
+                codes.push(code.clone());
+                match shop.set_tracking(&delivery.delivery_id, &codes).await {
+                    Ok(()) => report.tracking_set += 1,
+                    Err(e) => {
+                        fail(state, "tracking_not_set", e.to_string())?;
+                        report.exceptions += 1;
+                    }
+                }
+            }
+        }
+        let (shipped, ordered) = state.shipped_and_ordered(order)?;
+        let fully = ordered > 0 && shipped >= ordered;
+        for step in plan(
+            &delivery.delivery_state,
+            &delivery.order_state,
+            fully,
+            cfg.complete_orders,
+        ) {
+            let (entity, id, action) = match step {
+                Step::Delivery(a) => ("order_delivery", delivery.delivery_id.as_str(), a),
+                Step::Order(a) => ("order", delivery.order_id.as_str(), a),
+            };
+            match shop.transition(entity, id, action).await {
+                Ok(_) => report.transitions += 1,
+                Err(e) => {
+                    fail(state, "illegal_transition", format!("{entity} {action}: {e}"))?;
+                    report.exceptions += 1;
+                    break;
+                }
+            }
+        }
+        if newest.as_deref().is_none_or(|n| s.posted.as_str() > n) {
+            newest = Some(s.posted.clone());
+        }
+    }
+    if all_done {
+        if let Some(n) = newest {
+            state.set_kv(SHIPMENTS_WATERMARK, &n)?;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_follow_the_state_tables() {
+        use Step::*;
+        assert_eq!(
+            plan("open", "open", true, true),
+            vec![Delivery("ship"), Order("process"), Order("complete")]
+        );
+        assert_eq!(
+            plan("open", "open", false, true),
+            vec![Delivery("ship_partially"), Order("process")]
+        );
+        assert_eq!(
+            plan("shipped_partially", "in_progress", true, true),
+            vec![Delivery("ship"), Order("complete")]
+        );
+        assert_eq!(
+            plan("shipped_partially", "in_progress", false, true),
+            Vec::<Step>::new(),
+            "already partially shipped"
+        );
+        assert_eq!(
+            plan("shipped", "completed", true, true),
+            Vec::<Step>::new(),
+            "a repeated shipment changes nothing"
+        );
+        assert_eq!(
+            plan("open", "open", true, false),
+            vec![Delivery("ship"), Order("process")]
+        );
+        // A cancelled order is not moved: the planned steps would be illegal, so none are planned.
+        assert_eq!(plan("cancelled", "cancelled", true, true), Vec::<Step>::new());
+    }
+}
