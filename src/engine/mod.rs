@@ -7,6 +7,7 @@
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
 //! - [`fulfilment`]: ERP shipments back as tracking codes and transitions;
 //! - [`http`]: thin clients for Shopware (and, later, the ERP);
+//! - [`config`]: the engine's TOML configuration;
 //! - [`batching`]: batches of the sync API and isolating bad records;
 //! - [`state`]: watermark, outbox and exception queue in SQLite;
 //! - [`stock_policy`]: the stock figure pushed to Shopware (safe and naive);
@@ -14,6 +15,7 @@
 
 pub mod backoff;
 pub mod batching;
+pub mod config;
 pub mod export;
 pub mod fulfilment;
 pub mod http;

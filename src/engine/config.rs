@@ -1,0 +1,214 @@
+//! The engine's configuration file (TOML): strategies, batch sizes, intervals,
+//! mapping rules and retry settings. Credentials are never in it: they come
+//! from the environment or from files named here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::backoff::RetryPolicy;
+use super::export::ExportConfig;
+use super::fulfilment::FulfilmentConfig;
+use super::inventory::InventoryConfig;
+use super::mapping::MappingConfig;
+use crate::clock::serde_duration;
+use crate::twin::profile::{load_toml, parse_toml, ProfileError};
+
+/// How often each flow runs (scenario time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intervals {
+    #[serde(with = "serde_duration")]
+    pub orders: Duration,
+    #[serde(with = "serde_duration")]
+    pub inventory: Duration,
+    /// A full inventory pull repairs drift the deltas miss.
+    #[serde(with = "serde_duration")]
+    pub full_inventory: Duration,
+    #[serde(with = "serde_duration")]
+    pub shipments: Duration,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals {
+            orders: Duration::from_secs(60),
+            inventory: Duration::from_secs(300),
+            full_inventory: Duration::from_secs(6 * 3600),
+            shipments: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where the engine finds a system's credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSource {
+    /// Environment variable holding the client id.
+    pub client_id_env: String,
+    /// Environment variable holding the secret.
+    pub client_secret_env: Option<String>,
+    /// Or a file whose first line is the secret.
+    pub client_secret_file: Option<PathBuf>,
+}
+
+impl CredentialSource {
+    /// Reads the credentials; errors name the variable or file, never the value.
+    pub fn read(&self, system: &str) -> anyhow::Result<(String, String)> {
+        let id = std::env::var(&self.client_id_env).map_err(|_| {
+            anyhow::anyhow!(
+                "{system}: set the client id in the environment variable {}",
+                self.client_id_env
+            )
+        })?;
+        let secret = match (&self.client_secret_env, &self.client_secret_file) {
+            (Some(var), _) => std::env::var(var)
+                .map_err(|_| anyhow::anyhow!("{system}: set the client secret in the environment variable {var}"))?,
+            (None, Some(file)) => std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("{system}: cannot read the client secret file {}: {e}", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            (None, None) => anyhow::bail!("{system}: give client_secret_env or client_secret_file"),
+        };
+        Ok((id, secret))
+    }
+}
+
+/// The whole engine configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    #[serde(default)]
+    pub export: ExportConfig,
+    #[serde(default)]
+    pub inventory: InventoryConfig,
+    #[serde(default)]
+    pub fulfilment: FulfilmentConfig,
+    #[serde(default)]
+    pub mapping: MappingConfig,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    #[serde(default)]
+    pub intervals: Intervals,
+    /// Request timeout (wall time).
+    #[serde(default = "default_timeout", with = "serde_duration")]
+    pub request_timeout: Duration,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            export: ExportConfig::default(),
+            inventory: InventoryConfig::default(),
+            fulfilment: FulfilmentConfig::default(),
+            mapping: MappingConfig::default(),
+            retry: RetryPolicy::default(),
+            intervals: Intervals::default(),
+            request_timeout: default_timeout(),
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let c: EngineConfig = load_toml(path)?;
+        c.validate().map_err(|message| ProfileError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })?;
+        Ok(c)
+    }
+
+    pub fn parse(origin: &str, text: &str) -> Result<Self, ProfileError> {
+        let c: EngineConfig = parse_toml(origin, text)?;
+        c.validate().map_err(|message| ProfileError::Invalid {
+            path: origin.to_string(),
+            message,
+        })?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.inventory.batch_size == 0 || self.inventory.batch_size > 10_000 {
+            return Err(format!(
+                "inventory.batch_size must be between 1 and 10000, got {}",
+                self.inventory.batch_size
+            ));
+        }
+        if self.inventory.concurrency == 0 || self.inventory.concurrency > 64 {
+            return Err(format!(
+                "inventory.concurrency must be between 1 and 64, got {}",
+                self.inventory.concurrency
+            ));
+        }
+        if self.export.page_size == 0 || self.export.page_size > 500 {
+            return Err(format!(
+                "export.page_size must be between 1 and 500 (Shopware's max limit), got {}",
+                self.export.page_size
+            ));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err("retry.max_attempts must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_the_careful_defaults() {
+        let c = EngineConfig::parse("e.toml", "").unwrap();
+        assert!(c.export.lookup_before_create);
+        assert_eq!(c.intervals.orders, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn settings_parse_and_bad_values_name_the_key() {
+        let text = r#"
+            [inventory]
+            batch_size = 250
+            concurrency = 4
+            policy = { policy = "on_hand" }
+            strategy = "per_sku_patch"
+            [export]
+            page_size = 100
+            overlap = "2m"
+            lookup_before_create = false
+            [mapping]
+            discount_item = "RABATT"
+            shipping_item = "VERSAND"
+            tax_codes = { "19" = "MWST19", "7" = "MWST7" }
+            description_max = 100
+            guests = { strategy = "single_customer", number = "GAST" }
+        "#;
+        let c = EngineConfig::parse("e.toml", text).unwrap();
+        assert_eq!(c.inventory.batch_size, 250);
+        assert!(!c.export.lookup_before_create);
+        let e = EngineConfig::parse("e.toml", "[inventory]\nbatch_size = 0\nconcurrency = 1\npolicy = { policy = \"on_hand\" }\nstrategy = \"sync_batches\"\n").unwrap_err();
+        assert!(e.to_string().contains("inventory.batch_size"), "{e}");
+        let e = EngineConfig::parse("e.toml", "[export]\npagesize = 5\n").unwrap_err();
+        assert!(e.to_string().contains("pagesize"), "{e}");
+    }
+
+    #[test]
+    fn credentials_name_the_missing_variable_not_a_value() {
+        let src = CredentialSource {
+            client_id_env: "SYNCTWIN_TEST_NO_SUCH_VAR".into(),
+            client_secret_env: None,
+            client_secret_file: None,
+        };
+        let e = src.read("shopware").unwrap_err().to_string();
+        assert!(e.contains("SYNCTWIN_TEST_NO_SUCH_VAR"), "{e}");
+    }
+}
