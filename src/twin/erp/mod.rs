@@ -961,3 +961,5 @@ impl Twin for ErpTwin {
     }
 }
 
+#[cfg(test)]
+mod tests;
