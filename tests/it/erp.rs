@@ -644,3 +644,32 @@ async fn concurrent_order_posts_lose_nothing() {
         .count();
     assert_eq!(created, 400, "every order observed once");
 }
+
+/// Commit, then drop the connection: the client sees a transport error, yet the
+/// order exists, and a blind retry duplicates it under Business Central's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_then_drop_loses_the_answer_but_not_the_order() {
+    let mut p = bc();
+    p.faults.commit_then_drop = 1.0;
+    let (twin, _) = erp(p, 1000.0);
+    let s = serve(twin.clone(), Transport::Hyper).await;
+    let mut c = Bc::new(&s.base, &twin);
+    c.login().await;
+    let body = order("DROP-1", one_line("SW10003", 1));
+    let r = c
+        .req(reqwest::Method::POST, &format!("{}/salesOrders", c.api))
+        .json(&body)
+        .send()
+        .await;
+    assert!(r.is_err(), "the connection is dropped");
+    let (st, v) = c.get("/salesOrders?$filter=externalDocumentNumber eq 'DROP-1'").await;
+    assert_eq!(st, 200);
+    assert_eq!(v["value"].as_array().unwrap().len(), 1, "committed before the drop");
+    let faults = twin
+        .log()
+        .snapshot()
+        .iter()
+        .filter(|o| matches!(&o.event, Event::Fault { kind, .. } if kind == "commit_then_drop"))
+        .count();
+    assert_eq!(faults, 1);
+}

@@ -58,3 +58,67 @@ pub async fn serve(args: ErpMockArgs) -> anyhow::Result<()> {
     crate::twin::http::serve_until_ctrl_c(Arc::new(twin), listener).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command, MockCommand};
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> ErpMockArgs {
+        let mut argv = vec!["synctwin", "mock", "erp"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Mock(MockCommand::Erp(a)) => a,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn builds_from_flags_with_a_generated_or_csv_item_master() {
+        let twin = build(&args(&[
+            "--seed",
+            "3",
+            "--items",
+            "12",
+            "--client-id",
+            "me",
+            "--client-secret",
+            "s",
+        ]))
+        .unwrap();
+        assert_eq!(twin.credentials(), ("me", "s"));
+        let snap = twin.snapshot();
+        assert!(snap.items.contains_key("SW10011") && !snap.items.contains_key("SW10012"));
+
+        let dir = std::env::temp_dir().join(format!("synctwin-erp-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("items.csv");
+        std::fs::write(
+            &csv,
+            "number,type,description,unit price,tax code,on hand\nMUG-1,Inventory,Mug,9.99,VAT19,12\n",
+        )
+        .unwrap();
+        let twin = build(&args(&["--items-csv", csv.to_str().unwrap()])).unwrap();
+        let snap = twin.snapshot();
+        assert_eq!(snap.items["MUG-1"].inventory, 12);
+        assert!(snap.items.contains_key("SHIPPING"), "service items are always there");
+
+        std::fs::write(
+            &csv,
+            "number,type,description,unit price,tax code,on hand\nMUG-1,Stock,Mug,9.99,VAT19,12\n",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            build(&args(&["--items-csv", csv.to_str().unwrap()])).err().unwrap()
+        );
+        assert!(err.contains("line 2") && err.contains("Non-Inventory"), "{err}");
+        let err = format!(
+            "{:#}",
+            build(&args(&["--profile", "/nonexistent/erp.toml"])).err().unwrap()
+        );
+        assert!(err.contains("/nonexistent/erp.toml"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
