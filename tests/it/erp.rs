@@ -336,6 +336,17 @@ async fn bad_requests_get_odata_errors(t: Transport) {
     let (st, v) = bc.post_raw("/salesOrders", huge).await;
     assert_eq!((st, code(&v)), (413, "BadRequest_RequestEntityTooLarge"));
 
+    // Absurd numbers are refused, never overflowed.
+    for line in [
+        json!({"lineObjectNumber": "SW10000", "quantity": 1e11}),
+        json!({"lineObjectNumber": "SW10000", "quantity": 1e9, "unitPrice": 9e11}),
+        json!({"lineObjectNumber": "SW10000", "quantity": 1.5}),
+        json!({"lineObjectNumber": "SW10000", "quantity": 1e300}),
+    ] {
+        let (st, v) = bc.post("/salesOrders", &order("BIG", json!([line]))).await;
+        assert_eq!(st, 400, "{line}: {v}");
+    }
+
     // Query errors.
     for (q, want) in [
         ("/items?$filter=colour eq 'red'", "colour"),

@@ -209,6 +209,12 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
         ));
     }
     let header_discount = b.cents("discountAmount")?.unwrap_or(0);
+    if header_discount.abs() > totals::MAX_AMOUNT_CENTS {
+        return Err(ODataError::new(
+            "Application_FieldValidationException",
+            "The invoice discount amount is too large.",
+        ));
+    }
 
     let raw_lines = b.array("salesOrderLines")?.map(Vec::as_slice).unwrap_or_default();
     let mut lines = Vec::with_capacity(raw_lines.len());
@@ -490,6 +496,12 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
             ))
         }
     };
+    if quantity > 1_000_000_000 {
+        return Err(ODataError::new(
+            "Application_FieldValidationException",
+            format!("Line {}: quantity {quantity} is too large.", index + 1),
+        ));
+    }
     let unit_price_e5 = b.price_e5("unitPrice")?.unwrap_or(default_price);
     let tax_code = b.text("taxCode", 20, "Tax Group Code")?.unwrap_or(default_tax);
     let tax_bp = *ctx
@@ -498,6 +510,12 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
         .ok_or_else(|| ODataError::table_relation("Tax Group Code", "Sales Line", &tax_code, "Tax Group"))?;
     let mode = ctx.profile.orders.rounding_mode;
     let gross = totals::line_amount(quantity, unit_price_e5, 0, mode);
+    if gross.abs() > totals::MAX_AMOUNT_CENTS {
+        return Err(ODataError::new(
+            "Application_FieldValidationException",
+            format!("Line {}: the line amount is too large.", index + 1),
+        ));
+    }
     let discount_amount = match (b.cents("discountAmount")?, b.number("discountPercent")?) {
         (Some(d), _) => d,
         (None, Some(p)) if (0.0..=100.0).contains(&p) => {

@@ -434,3 +434,71 @@ fn stock_moves_are_observed_and_bump_last_modified() {
         .collect();
     assert_eq!(numbers, ["SW10005"]);
 }
+
+/// Every field of a valid order replaced, one at a time, by values of other
+/// types and extreme sizes: the twin answers 2xx or 4xx, never panics.
+#[test]
+fn mutated_orders_never_panic() {
+    let (t, clock) = twin_with(bc(), 1000.0);
+    let tok = token(&t);
+    let valid = json!({
+        "externalDocumentNumber": "M-1", "customerNumber": "C00010", "discountAmount": 1,
+        "email": "a@b.c", "currencyCode": "EUR",
+        "salesOrderLines": [
+            {"lineType": "Item", "lineObjectNumber": "SW10000", "quantity": 1, "unitPrice": 2.5,
+             "discountAmount": 0.5, "discountPercent": 10, "taxCode": "VAT19", "description": "d", "description2": "e"},
+            {"lineType": "Account", "lineObjectNumber": "4730", "quantity": 1, "unitPrice": 4.95},
+            {"lineType": "Comment", "description": "c"}
+        ]
+    });
+    let replacements = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(0),
+        json!(1e15),
+        json!(-1e15),
+        json!(0.000001),
+        json!(""),
+        json!("x".repeat(500)),
+        json!([]),
+        json!({}),
+        json!([{"lineObjectNumber": 1}]),
+    ];
+    let mut bodies = vec![valid.clone()];
+    for key in valid.as_object().unwrap().keys() {
+        for r in &replacements {
+            let mut b = valid.clone();
+            b[key] = r.clone();
+            bodies.push(b);
+        }
+    }
+    for li in 0..3 {
+        for key in valid["salesOrderLines"][li].as_object().unwrap().keys() {
+            for r in &replacements {
+                let mut b = valid.clone();
+                b["salesOrderLines"][li][key] = r.clone();
+                bodies.push(b);
+            }
+        }
+    }
+    let mut created = 0;
+    for b in &bodies {
+        // One scenario second apart, so the worker pool never fills up.
+        clock.advance(Duration::from_secs(1));
+        let (s, v, _) = post(&t, &tok, "/salesOrders", b);
+        assert!(s == 201 || (400..500).contains(&s) && s != 429, "{s} for {b}: {v}");
+        if s == 201 {
+            created += 1;
+        } else {
+            assert!(v["error"]["code"].is_string(), "{v}");
+        }
+    }
+    assert!(created > 0 && created < bodies.len());
+    let snap = t.snapshot();
+    assert_eq!(snap.orders.len(), created);
+    for o in snap.orders.values() {
+        let sum: i64 = o.lines.iter().map(|l| l.amount_including_tax).sum();
+        assert_eq!(sum, o.total_including_tax, "lines add up to the header in {}", o.number);
+    }
+}

@@ -84,8 +84,14 @@ pub fn line_amount(quantity: i64, unit_price_e5: i64, discount_cents: i64, mode:
         i128::from(UNIT_PRICE_SCALE / 100),
         mode,
     );
-    (gross as i64).saturating_sub(discount_cents)
+    // Clamp instead of wrapping: absurd amounts are refused by the caller's bound.
+    let gross = i64::try_from(gross).unwrap_or(if gross < 0 { i64::MIN } else { i64::MAX });
+    gross.saturating_sub(discount_cents)
 }
+
+/// The largest line or header amount the twin accepts, in cents (10^11 currency
+/// units), so sums over any body that fits the size limit cannot overflow.
+pub const MAX_AMOUNT_CENTS: i64 = 10_000_000_000_000;
 
 /// One line as the totals calculation sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
