@@ -536,7 +536,7 @@ async fn throttling_counts_in_scenario_time_at_any_speed(t: Transport) {
         }
         let stats = twin.stats().snapshot();
         assert_eq!(
-            stats["GET /companies({id})/items"]
+            stats["GET /api/v2.0/companies({id})/items"]
                 .by_status
                 .get(&429)
                 .copied()

@@ -20,6 +20,18 @@
 //! [`RequestStats`] under `METHOD /route-pattern`; every change is an
 //! [`Observation`](crate::observe::Observation) on the scenario clock.
 //!
+//! Times on the wire: `Retry-After` (when a profile sends it) counts scenario
+//! seconds, like every figure in a profile; at 1x that is wall seconds.
+//! Observations carry the instant a change became visible (the end of its
+//! service time, or a shipment's due time), so the log is not strictly sorted:
+//! readers sort by `at`.
+//!
+//! Realism notes: `inventory` is on hand; `available` is on hand minus open
+//! order quantity. An item's `lastModifiedDateTime` moves with stock receipts,
+//! adjustments and shipments, but not when an order reserves stock, so a delta
+//! sync on `lastModifiedDateTime` misses availability changes from new orders,
+//! as it would against the real system's item record.
+//!
 //! # Layout
 //!
 //! - [`profile`]: the profile file model and validation;
