@@ -82,6 +82,14 @@ fn segment(s: &str) -> (&str, Option<&str>) {
 
 /// Classifies a path; `None` when nothing matches. The company id must match.
 pub fn classify(path: &str, company_id: &str) -> Result<Resource, ODataError> {
+    // Clients may escape the parentheses or quotes of a key (`companies%28…%29`).
+    let decoded;
+    let path = if path.contains('%') {
+        decoded = decode_path(path).ok_or_else(|| ODataError::not_found_route(path))?;
+        decoded.as_str()
+    } else {
+        path
+    };
     if path == "/oauth/token" || path.ends_with("/oauth2/v2.0/token") {
         return Ok(Resource::Token);
     }
@@ -127,6 +135,24 @@ pub fn classify(path: &str, company_id: &str) -> Result<Resource, ODataError> {
         _ => return Err(not_found()),
     };
     Ok(r)
+}
+
+/// Decodes `%XX` escapes in a path (a `+` stays a `+`).
+fn decode_path(path: &str) -> Option<String> {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Context for rendering reads.
@@ -384,6 +410,11 @@ mod tests {
             "BadRequest_NotFound"
         );
         assert!(classify("/nope", CID).is_err());
+        assert_eq!(
+            classify(&format!("/api/v2.0/companies%28{CID}%29/items"), CID).unwrap(),
+            Resource::Items
+        );
+        assert!(classify("/api/v2.0/companies%2", CID).is_err());
         assert!(Resource::SalesOrders.allows("POST") && !Resource::Items.allows("POST"));
     }
 }
