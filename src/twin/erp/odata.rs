@@ -281,29 +281,32 @@ impl QueryOptions {
         epoch: OffsetDateTime,
         max_page: usize,
     ) -> (Vec<&'a T>, Option<usize>) {
-        let mut hits: Vec<&T> = all.filter(|e| self.matches(*e, epoch)).collect();
-        if let Some((field, desc)) = &self.orderby {
-            hits.sort_by(|a, b| {
-                let o = cmp_values(a.field(field, epoch), b.field(field, epoch));
-                if *desc {
-                    o.reverse()
-                } else {
-                    o
-                }
-            });
-        }
         let wanted = self.top.unwrap_or(usize::MAX);
         let take = wanted.min(max_page);
-        let page: Vec<&T> = hits.into_iter().skip(self.skip).take(take.saturating_add(1)).collect();
-        if page.len() > take && wanted > take {
-            let mut page = page;
-            page.truncate(take);
-            (page, Some(self.skip + take))
-        } else {
-            let mut page = page;
-            page.truncate(take);
-            (page, None)
-        }
+        // Without $orderby the collection's own order (by number) holds, so only
+        // the page and one more are collected, not every match.
+        let mut page: Vec<&T> = match &self.orderby {
+            Some((field, desc)) => {
+                let mut hits: Vec<&T> = all.filter(|e| self.matches(*e, epoch)).collect();
+                hits.sort_by(|a, b| {
+                    let o = cmp_values(a.field(field, epoch), b.field(field, epoch));
+                    if *desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                hits.into_iter().skip(self.skip).take(take.saturating_add(1)).collect()
+            }
+            None => all
+                .filter(|e| self.matches(*e, epoch))
+                .skip(self.skip)
+                .take(take.saturating_add(1))
+                .collect(),
+        };
+        let more = page.len() > take && wanted > take;
+        page.truncate(take);
+        (page, more.then_some(self.skip + take))
     }
 
     /// The next link for a page that ended at `next_skip` (absolute when a host is known).
