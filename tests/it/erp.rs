@@ -36,6 +36,7 @@ erp_on_both_transports!(
     idempotency_modes_default_strict_upsert,
     throttling_counts_in_scenario_time_at_any_speed,
     shipments_carry_tracking_and_the_external_reference,
+    batch_operations_with_and_without_isolation,
 );
 
 const ID: &str = "erp-client";
@@ -683,4 +684,35 @@ async fn commit_then_drop_loses_the_answer_but_not_the_order() {
         .filter(|o| matches!(&o.event, Event::Fault { kind, .. } if kind == "commit_then_drop"))
         .count();
     assert_eq!(faults, 1);
+}
+
+/// `$batch` over real HTTP: independent operations, then an atomic batch that rolls back.
+async fn batch_operations_with_and_without_isolation(t: Transport) {
+    let (twin, _) = erp(bc(), 1000.0);
+    let s = serve(twin.clone(), t).await;
+    let mut c = Bc::new(&s.base, &twin);
+    c.login().await;
+    let cid = twin.company_id().to_string();
+    let body = json!({"requests": [
+        {"id": "1", "method": "POST", "url": format!("companies({cid})/salesOrders"), "body": order("B-1", one_line("SW10008", 1))},
+        {"id": "2", "method": "POST", "url": format!("companies({cid})/salesOrders"), "body": order("B-2", one_line("SW99999", 1))}
+    ]});
+    for (isolation, want, orders) in [(false, [201, 400], 1), (true, [424, 400], 1)] {
+        let mut r = c
+            .req(reqwest::Method::POST, &format!("{}/api/v2.0/$batch", s.base))
+            .json(&body);
+        if isolation {
+            r = r.header("Isolation", "snapshot");
+        }
+        let (st, v) = split(r.send().await.unwrap()).await;
+        assert_eq!(st, 200, "{v}");
+        let got: Vec<u64> = v["responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_u64().unwrap())
+            .collect();
+        assert_eq!(got, want, "isolation {isolation}: {v}");
+        assert_eq!(twin.snapshot().orders.len(), orders);
+    }
 }

@@ -100,14 +100,19 @@ impl ODataError {
         self
     }
 
-    /// The OData envelope, with the correlation id in the message and a header.
-    pub fn into_response(self, correlation_id: &str) -> TwinResponse {
-        let body = serde_json::json!({
+    /// The envelope as JSON: `{"error":{"code","message"}}` with the correlation id in the message.
+    pub fn to_json(&self, correlation_id: &str) -> serde_json::Value {
+        serde_json::json!({
             "error": {
                 "code": self.code,
                 "message": format!("{}  CorrelationId:  {correlation_id}.", self.message),
             }
-        });
+        })
+    }
+
+    /// The OData envelope, with the correlation id in the message and a header.
+    pub fn into_response(self, correlation_id: &str) -> TwinResponse {
+        let body = self.to_json(correlation_id);
         let mut r = TwinResponse::json_typed(
             self.status,
             &body,

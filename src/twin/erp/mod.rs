@@ -41,8 +41,10 @@
 //! - [`odata`]: `$filter`, `$top`, `$skip`, `$orderby`, paging;
 //! - [`errors`]: the OData error envelope;
 //! - [`routes`]: routing and reads; `orders`, `customers`: the writes;
+//!   [`batch`]: `$batch` with optional all-or-nothing isolation;
 //! - [`fulfilment`]: the shipment schedule; [`cli`]: `synctwin mock erp`.
 
+pub mod batch;
 pub mod cli;
 pub mod csv;
 mod customers;
@@ -761,6 +763,41 @@ impl ErpTwin {
         .with_delay(self.wall(finish.saturating_sub(now)))
     }
 
+    /// `POST $batch`: one admission for the whole batch, then the operations in order.
+    fn batch(&self, g: &mut Inner, req: &TwinRequest, label: &str, now: SimTime) -> TwinResponse {
+        let base_delay = self.wall(self.profile.service_time.base);
+        let ops = match payload::parse_json(&req.body).and_then(|b| batch::parse(&b)) {
+            Ok(ops) => ops,
+            Err(e) => return self.error(g, label, e, base_delay),
+        };
+        let st = &self.profile.service_time;
+        let lines: usize = ops.iter().map(batch::Op::lines).sum();
+        let service = st.base * ops.len().max(1) as u32 + st.per_line * lines as u32;
+        let finish = match self.admit(g, label, now, service) {
+            Ok(f) => f,
+            Err(resp) => return resp,
+        };
+        let isolated = req
+            .header("isolation")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("snapshot"));
+        let ctx = Ctx {
+            profile: &self.profile,
+            tax_rates: &self.tax_rates,
+            log: &self.log,
+            at: finish,
+        };
+        let env = batch::Env {
+            company_id: &self.company_id,
+            host: req.header("host"),
+            company: self.company_json(),
+            max_page: self.profile.api.max_page_size,
+            epoch: self.epoch(),
+        };
+        let (responses, records) = batch::execute(g, &ctx, &env, &ops, isolated);
+        self.stats.count(label, 200, records);
+        TwinResponse::json(200, &json!({ "responses": responses })).with_delay(self.wall(finish.saturating_sub(now)))
+    }
+
     fn post(
         &self,
         g: &mut Inner,
@@ -948,7 +985,9 @@ impl Twin for ErpTwin {
             Ok(o) => o,
             Err(e) => return self.error(g, &label, e, Duration::ZERO),
         };
-        if method == "GET" {
+        if resource == Resource::Batch {
+            self.batch(g, &req, &label, now)
+        } else if method == "GET" {
             self.get(g, &req, &resource, &opts, &label, now)
         } else {
             self.post(g, &req, &resource, &opts, &label, now)

@@ -365,7 +365,7 @@ fn sku_qty(o: &SalesOrder) -> Vec<SkuQty> {
 }
 
 /// Adds an order's outstanding item quantities to the items' reservations.
-fn reserve(inner: &mut Inner, o: &SalesOrder) {
+pub(super) fn reserve(inner: &mut Inner, o: &SalesOrder) {
     for l in &o.lines {
         if let Some(item) = inner.state.items.get_mut(&l.line_object_number) {
             if l.line_type == LineType::Item && item.item_type == super::state::ItemType::Inventory {
@@ -376,7 +376,7 @@ fn reserve(inner: &mut Inner, o: &SalesOrder) {
 }
 
 /// Takes an order's outstanding item quantities off the reservations.
-fn release(inner: &mut Inner, o: &SalesOrder) {
+pub(super) fn release(inner: &mut Inner, o: &SalesOrder) {
     for l in &o.lines {
         if let Some(item) = inner.state.items.get_mut(&l.line_object_number) {
             if l.line_type == LineType::Item && item.item_type == super::state::ItemType::Inventory {

@@ -7,6 +7,7 @@
 //! | method | path |
 //! |---|---|
 //! | POST | `/oauth/token` (also `…/oauth2/v2.0/token`) |
+//! | POST | `/api/v2.0/$batch` (JSON batch, see [`super::batch`]) |
 //! | GET | `/api/v2.0/companies`, `/api/v2.0/companies({id})` |
 //! | GET | `…/companies({id})/items`, `…/items({itemId})` |
 //! | GET, POST | `…/companies({id})/customers`, GET `…/customers({customerId})` |
@@ -24,6 +25,7 @@ use super::state::ErpState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
     Token,
+    Batch,
     Companies,
     Company,
     Items,
@@ -43,6 +45,7 @@ impl Resource {
     pub fn pattern(&self) -> &'static str {
         match self {
             Resource::Token => "/oauth/token",
+            Resource::Batch => "/api/v2.0/$batch",
             Resource::Companies => "/api/v2.0/companies",
             Resource::Company => "/api/v2.0/companies({id})",
             Resource::Items => "/api/v2.0/companies({id})/items",
@@ -61,7 +64,7 @@ impl Resource {
     /// Methods the twin serves on this resource.
     pub fn allows(&self, method: &str) -> bool {
         match self {
-            Resource::Token => method == "POST",
+            Resource::Token | Resource::Batch => method == "POST",
             Resource::Customers | Resource::SalesOrders => method == "GET" || method == "POST",
             _ => method == "GET",
         }
@@ -96,6 +99,9 @@ pub fn classify(path: &str, company_id: &str) -> Result<Resource, ODataError> {
     let not_found = || ODataError::not_found_route(path);
     let rest = path.strip_prefix("/api/v2.0/").ok_or_else(not_found)?;
     let rest = rest.trim_end_matches('/');
+    if rest == "$batch" {
+        return Ok(Resource::Batch);
+    }
     let segs: Vec<&str> = rest.split('/').collect();
     let (first, key) = segment(segs[0]);
     if first != "companies" {
@@ -371,9 +377,9 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
                 entities: n,
             })
         }
-        Resource::Token => Err(ODataError::new(
+        Resource::Token | Resource::Batch => Err(ODataError::new(
             "BadRequest_MethodNotAllowed",
-            "The token endpoint accepts POST only.",
+            "This resource accepts POST only.",
         )),
     }
 }

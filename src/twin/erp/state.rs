@@ -308,6 +308,35 @@ impl ErpState {
         self.orders.insert(o.number.clone(), o);
     }
 
+    /// Removes an order and its index entries (a rolled-back batch).
+    pub fn remove_order(&mut self, number: &str) -> Option<SalesOrder> {
+        let o = self.orders.remove(number)?;
+        self.order_ids.remove(&o.id);
+        if let Some(v) = self.ext_index.get_mut(&o.external_document_number) {
+            v.retain(|n| n != number);
+            if v.is_empty() {
+                self.ext_index.remove(&o.external_document_number);
+            }
+        }
+        Some(o)
+    }
+
+    /// Removes a customer and its index entries (a rolled-back batch).
+    pub fn remove_customer(&mut self, number: &str) -> Option<Customer> {
+        let c = self.customers.remove(number)?;
+        self.customer_ids.remove(&c.id);
+        if let Some(e) = &c.email {
+            let key = e.to_lowercase();
+            if let Some(v) = self.customer_emails.get_mut(&key) {
+                v.retain(|n| n != number);
+                if v.is_empty() {
+                    self.customer_emails.remove(&key);
+                }
+            }
+        }
+        Some(c)
+    }
+
     pub fn insert_shipment(&mut self, s: Shipment) {
         self.shipment_ids.insert(s.id.clone(), s.number.clone());
         self.shipments.insert(s.number.clone(), s);

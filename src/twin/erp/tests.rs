@@ -531,3 +531,126 @@ fn same_seed_same_requests_same_state() {
     assert_eq!(a.1, b.1);
     assert!(a.0.contains("S-SHPT"));
 }
+
+fn post_batch(t: &ErpTwin, tok: &str, body: &Value, isolation: bool) -> (u16, Value) {
+    let mut req = request(
+        "POST",
+        "/api/v2.0/$batch",
+        Some(tok),
+        body.to_string().as_bytes(),
+        "application/json",
+    );
+    if isolation {
+        req.headers.insert("isolation", "snapshot".parse().unwrap());
+    }
+    let r = t.handle(req);
+    (r.status, serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn batches_fail_per_operation_unless_isolated() {
+    let (t, _) = twin_with(bc(), 1000.0);
+    let tok = token(&t);
+    let cid = t.company_id().to_string();
+    let ops = |prefix: &str| {
+        json!({"requests": [
+            {"id": "a", "method": "POST", "url": format!("companies({cid})/salesOrders"), "body": order(&format!("{prefix}-1"), json!([{"lineObjectNumber": "SW10006", "quantity": 1}]))},
+            {"id": "b", "method": "POST", "url": format!("companies({cid})/customers"), "body": {"displayName": "Batch Buyer", "email": "bb@example.com"}},
+            {"id": "c", "method": "POST", "url": format!("companies({cid})/salesOrders"), "body": order(&format!("{prefix}-2"), json!([{"lineObjectNumber": "NOPE", "quantity": 1}]))},
+            {"id": "d", "method": "GET", "url": format!("/api/v2.0/companies({cid})/items?$filter=number eq 'SW10006'")}
+        ]})
+    };
+    let reserved_before = t.snapshot().items["SW10006"].reserved;
+
+    // Independent operations: a, b and d succeed, c fails.
+    let (s, v) = post_batch(&t, &tok, &ops("IND"), false);
+    assert_eq!(s, 200, "{v}");
+    let statuses: Vec<u64> = v["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![201, 201, 400, 200]);
+    assert_eq!(
+        v["responses"][2]["body"]["error"]["code"],
+        "Internal_InvalidTableRelation"
+    );
+    let item = t.snapshot().items["SW10006"].clone();
+    assert_eq!(
+        v["responses"][3]["body"]["value"][0]["available"],
+        json!(item.available())
+    );
+    assert_eq!(t.snapshot().orders.len(), 1);
+
+    // Isolation: snapshot: nothing is committed, reservations are back, one rejection observed.
+    let created_before = t
+        .log()
+        .snapshot()
+        .iter()
+        .filter(|o| matches!(o.event, Event::ErpOrderCreated { .. }))
+        .count();
+    let (s, v) = post_batch(&t, &tok, &ops("ISO"), true);
+    assert_eq!(s, 200);
+    let statuses: Vec<u64> = v["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![424, 424, 400, 424]);
+    let snap = t.snapshot();
+    assert_eq!(snap.orders.len(), 1);
+    assert_eq!(snap.items["SW10006"].reserved, reserved_before + 1);
+    assert_eq!(
+        snap.customers
+            .values()
+            .filter(|c| c.display_name == "Batch Buyer")
+            .count(),
+        1
+    );
+    let log = t.log().snapshot();
+    assert_eq!(
+        log.iter()
+            .filter(|o| matches!(o.event, Event::ErpOrderCreated { .. }))
+            .count(),
+        created_before
+    );
+    assert!(log.iter().any(|o| matches!(&o.event, Event::ErpOrderRejected { external_document_number, .. } if external_document_number == "ISO-2")));
+
+    // An isolated batch that succeeds commits everything; more than 100 operations are refused.
+    let ok = json!({"requests": [ops("OK")["requests"][0].clone(), ops("OK")["requests"][1].clone()]});
+    let (_, v) = post_batch(&t, &tok, &ok, true);
+    assert_eq!(v["responses"][0]["status"], 201);
+    assert_eq!(t.snapshot().orders.len(), 2);
+    let many: Vec<Value> = (0..101).map(|_| json!({"method": "GET", "url": "companies"})).collect();
+    let (s, v) = post_batch(&t, &tok, &json!({"requests": many}), false);
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("BadRequest")));
+}
+
+#[test]
+fn an_isolated_upsert_batch_rolls_back_to_the_old_order() {
+    let (t, _) = twin_with(ErpProfile::parse("ns", profile::NETSUITE_LIKE).unwrap(), 1000.0);
+    let tok = token(&t);
+    let cid = t.company_id().to_string();
+    assert_eq!(
+        post(
+            &t,
+            &tok,
+            "/salesOrders",
+            &order("U-1", json!([{"lineObjectNumber": "SW10007", "quantity": 2}]))
+        )
+        .0,
+        201
+    );
+    let before = t.snapshot();
+    let batch = json!({"requests": [
+        {"method": "POST", "url": format!("companies({cid})/salesOrders"), "body": order("U-1", json!([{"lineObjectNumber": "SW10007", "quantity": 5}]))},
+        {"method": "POST", "url": format!("companies({cid})/salesOrders"), "body": order("U-2", json!([{"lineObjectNumber": "SW10007", "quantity": 1, "taxCode": "BAD"}]))}
+    ]});
+    let (_, v) = post_batch(&t, &tok, &batch, true);
+    assert_eq!(v["responses"][1]["status"], 400, "{v}");
+    let after = t.snapshot();
+    assert_eq!(after.orders, before.orders);
+    assert_eq!(after.items["SW10007"].reserved, before.items["SW10007"].reserved);
+}
