@@ -231,9 +231,9 @@ async fn paging_follows_next_links_and_filters(t: Transport) {
     let mut bc = Bc::new(&s.base, &twin);
     bc.login().await;
 
-    // 45 sellable + 5 non-inventory items, pages of 10.
+    // 45 sellable + 5 non-inventory + 1 service item, pages of 10.
     let total = twin.snapshot().items.len();
-    assert_eq!(total, 50);
+    assert_eq!(total, 51);
     let (st, mut page) = bc.get("/items").await;
     assert_eq!(st, 200);
     let mut seen = Vec::new();
@@ -252,7 +252,7 @@ async fn paging_follows_next_links_and_filters(t: Transport) {
         }
         assert!(pages < 20, "paging must end");
     }
-    assert_eq!(pages, 5);
+    assert_eq!(pages, 6);
     let mut sorted = seen.clone();
     sorted.dedup();
     assert_eq!(sorted.len(), total, "every item exactly once");

@@ -16,6 +16,7 @@
 //! | `DISCOUNT-<TAX>` | Non-Inventory | the same at each other rate (`DISCOUNT-VAT7`), for discount tax split by rate |
 //! | `SHIPPING` | Non-Inventory | shipping costs |
 //! | `SURCHARGE` | Non-Inventory | configurator (custom product) option surcharges |
+//! | `SERVICE` | Service | shop lines of type `custom` (services, fees without an item) |
 //!
 //! G/L accounts for Account lines: `4400` revenue, `4730` shipping charges,
 //! `4880` sales discounts, `3720` gift card liabilities (tax-free). One default
@@ -69,13 +70,17 @@ pub fn sellable_items(seed: u64, skus: &[String], tax_codes: &[String], ids: &mu
         .collect()
 }
 
-/// The non-inventory items for discounts, shipping and surcharges.
+/// The non-inventory and service items for discounts, shipping, surcharges and custom lines.
 pub fn service_items(tax_codes: &[String], ids: &mut Ids) -> Vec<Item> {
     let standard = &tax_codes[0];
     let mut out = vec![
         non_inventory(ids, "DISCOUNT", "Discount", standard),
         non_inventory(ids, "SHIPPING", "Shipping costs", standard),
         non_inventory(ids, "SURCHARGE", "Configurator surcharge", standard),
+        Item {
+            item_type: ItemType::Service,
+            ..non_inventory(ids, "SERVICE", "Service", standard)
+        },
     ];
     for code in &tax_codes[1..] {
         out.push(non_inventory(
@@ -177,8 +182,15 @@ mod tests {
         let numbers: Vec<&str> = items.iter().map(|i| i.number.as_str()).collect();
         assert_eq!(
             numbers,
-            ["DISCOUNT", "SHIPPING", "SURCHARGE", "DISCOUNT-VAT7", "DISCOUNT-VAT0"]
+            [
+                "DISCOUNT",
+                "SHIPPING",
+                "SURCHARGE",
+                "SERVICE",
+                "DISCOUNT-VAT7",
+                "DISCOUNT-VAT0"
+            ]
         );
-        assert!(items.iter().all(|i| i.item_type == ItemType::NonInventory));
+        assert!(items.iter().all(|i| i.item_type != ItemType::Inventory));
     }
 }
