@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::clock::{ManualClock, Speed};
-use crate::twin::HeaderMap;
+use crate::twin::{Delivery, HeaderMap, Twin, TwinRequest, TwinResponse};
 
 fn twin_with(profile: ErpProfile, speed: f64) -> (ErpTwin, ManualClock) {
     let clock = ManualClock::with_speed(Speed::new(speed).unwrap());
