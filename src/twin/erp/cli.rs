@@ -55,7 +55,17 @@ pub async fn serve(args: ErpMockArgs) -> anyhow::Result<()> {
         twin.api_base(),
         args.common.speed.factor()
     );
+    // Nobody reads the observations of a standalone server: drop them as they
+    // come so memory stays flat however long it serves.
+    let log = twin.log().clone();
+    let sweeper = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            log.drain();
+        }
+    });
     crate::twin::http::serve_until_ctrl_c(Arc::new(twin), listener).await;
+    sweeper.abort();
     Ok(())
 }
 
