@@ -23,12 +23,9 @@ pub struct ItemRow {
 /// An item master that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum CsvError {
-    #[error("cannot read item master '{path}': {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message (not a `source`), so `{:#}` prints it once.
+    #[error("cannot read item master '{path}': {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("item master '{path}', line {line}, column '{column}': {message}")]
     Invalid {
         path: String,
@@ -42,9 +39,9 @@ const COLUMNS: [&str; 6] = ["number", "type", "description", "unit price", "tax 
 
 /// Reads and parses an item-master CSV.
 pub fn load(path: &Path, tax_codes: &BTreeSet<String>) -> Result<Vec<ItemRow>, CsvError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CsvError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| CsvError::Read {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     parse(&path.display().to_string(), &text, tax_codes)
 }
