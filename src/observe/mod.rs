@@ -105,6 +105,14 @@ pub enum Event {
         code: String,
         message: String,
     },
+    /// An existing order was replaced by a POST with the same external
+    /// document number (profiles in upsert mode).
+    ErpOrderUpdated {
+        number: String,
+        external_document_number: String,
+        lines: Vec<SkuQty>,
+        total_including_tax: f64,
+    },
     ErpCustomerCreated {
         number: String,
         email: Option<String>,

@@ -3,9 +3,11 @@
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
-//! - `storefront`: orders placed directly by the traffic driver.
+//! - `storefront`: orders placed directly by the traffic driver;
+//! - `erp`: the ERP twin's contract suite, run on both transports.
 mod conformance;
 mod engine;
+mod erp;
 mod helpers;
 mod shopware;
 mod storefront;
