@@ -21,11 +21,48 @@ pub struct SearchResult<'a> {
 
 /// Runs `c` over all rows of `entity`.
 pub fn search<'a>(store: &'a Store, entity: &str, c: &Criteria) -> SearchResult<'a> {
-    let candidates: Vec<&Row> = match &c.ids {
-        Some(ids) => ids.iter().filter_map(|id| store.get(entity, id)).collect(),
-        None => store.rows(entity).collect(),
+    let candidates: Vec<&Row> = match (&c.ids, indexed_candidates(store, entity, &c.filter)) {
+        (Some(ids), _) => ids.iter().filter_map(|id| store.get(entity, id)).collect(),
+        (None, Some(rows)) => rows,
+        (None, None) => store.rows(entity).collect(),
     };
     run(store, entity, candidates, c)
+}
+
+/// Rows narrowed through an index when a top-level filter pins `id` or a
+/// product's `productNumber` (every filter still runs on them afterwards), so
+/// lookups by number do not scan the table.
+fn indexed_candidates<'a>(store: &'a Store, entity: &str, filters: &[Filter]) -> Option<Vec<&'a Row>> {
+    for f in filters {
+        let (field, values): (&str, Vec<&Value>) = match f {
+            Filter::Equals { field, value } => (field, vec![value]),
+            Filter::EqualsAny { field, values } => (field, values.iter().collect()),
+            _ => continue,
+        };
+        let field = field.strip_prefix(&format!("{entity}.")).unwrap_or(field);
+        let lookup = |v: &Value| -> Option<&'a Row> {
+            let key = v.as_str()?;
+            match field {
+                "id" => store.get(entity, key),
+                "productNumber" if entity == "product" => {
+                    store.product_by_number(key).and_then(|id| store.get("product", id))
+                }
+                _ => None,
+            }
+        };
+        if field == "id" || (field == "productNumber" && entity == "product") {
+            let mut rows: Vec<&Row> = values.into_iter().filter_map(lookup).collect();
+            // Keep the table's (id) order, as a scan would.
+            rows.sort_by(|a, b| {
+                a.get("id")
+                    .and_then(Value::as_str)
+                    .cmp(&b.get("id").and_then(Value::as_str))
+            });
+            rows.dedup_by(|a, b| a.get("id") == b.get("id"));
+            return Some(rows);
+        }
+    }
+    None
 }
 
 /// Runs `c` over a given candidate set (used for nested association criteria).
@@ -343,6 +380,26 @@ mod tests {
         assert_eq!(search(&s, "product", &c).rows.len(), 2);
         let c = parse(&json!({"filter":[{"type":"equals","field":"active","value":"1"}]})).unwrap();
         assert_eq!(search(&s, "product", &c).rows.len(), 3);
+    }
+
+    #[test]
+    fn index_lookups_give_the_same_rows_as_a_scan() {
+        let s = store();
+        for body in [
+            json!({"filter":[{"type":"equals","field":"productNumber","value":"SW2"}]}),
+            json!({"filter":[{"type":"equalsAny","field":"productNumber","value":["SW3","SW10","SW3","nope"]}]}),
+            json!({"filter":[{"type":"equals","field":"product.id","value":"id1"},{"type":"range","field":"stock","parameters":{"gte":1}}]}),
+        ] {
+            let c = parse(&body).unwrap();
+            assert!(indexed_candidates(&s, "product", &c.filter).is_some());
+            let indexed = numbers(&search(&s, "product", &c));
+            let scanned: Vec<String> = s
+                .rows("product")
+                .filter(|r| c.filter.iter().all(|f| eval(&s, "product", r, f)))
+                .map(|r| r["productNumber"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(indexed, scanned, "{body}");
+        }
     }
 
     #[test]
