@@ -1,6 +1,8 @@
 //! Thin HTTP adapters of the engine: they speak the systems' wire formats and
 //! classify answers for [`super::backoff`]; they decide nothing else.
+//! [`shopware`] speaks the Admin API, [`erp`] the Business Central API v2.0.
 
+pub mod erp;
 pub mod shopware;
 
 use std::time::Duration;

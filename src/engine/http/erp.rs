@@ -1,0 +1,365 @@
+//! The engine's ERP client for the Business Central API v2.0 shape: one cached
+//! OAuth token, the company's API base discovered once, OData paging followed
+//! through `@odata.nextLink`, customers found by e-mail or created, orders
+//! looked up by external document number. Failures are classified like the
+//! Shopware client's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::CallError;
+use crate::clock::{SharedClock, SimTime};
+use crate::engine::mapping::{CustomerRef, LineKind, OrderDraft};
+use crate::engine::ports::{ErpApi, ErpItem, Shipment};
+
+/// Renew this long before the token's expiry (scenario time).
+const RENEW_MARGIN: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Default)]
+struct Session {
+    token: Option<(String, SimTime)>,
+    /// `/api/v2.0/companies({id})`
+    company_base: Option<String>,
+}
+
+/// A Business Central-shaped API client.
+#[derive(Debug, Clone)]
+pub struct ErpClient {
+    http: reqwest::Client,
+    root: String,
+    client_id: String,
+    client_secret: String,
+    clock: SharedClock,
+    session: Arc<Mutex<Session>>,
+    /// e-mail -> customer number, so each guest is looked up once.
+    customers: Arc<Mutex<std::collections::HashMap<String, String>>>,
+}
+
+/// OData string literal: quotes doubled.
+fn odata_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Minimal percent-encoding for a query value.
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'\'' | b'(' | b')' | b':' => {
+                out.push(b as char)
+            }
+            b' ' => out.push_str("%20"),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+impl ErpClient {
+    /// `root` is the ERP's base URL (`http://127.0.0.1:9000`).
+    pub fn new(root: &str, client_id: &str, client_secret: &str, clock: SharedClock, timeout: Duration) -> Self {
+        ErpClient {
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .expect("a TLS-free reqwest client always builds"),
+            root: root.trim_end_matches('/').to_string(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            clock,
+            session: Arc::new(Mutex::new(Session::default())),
+            customers: Arc::new(Mutex::new(Default::default())),
+        }
+    }
+
+    async fn token(&self) -> Result<String, CallError> {
+        let mut s = self.session.lock().await;
+        let now = self.clock.now();
+        if let Some((t, exp)) = &s.token {
+            if now.plus(RENEW_MARGIN) < *exp {
+                return Ok(t.clone());
+            }
+        }
+        let endpoint = "POST /oauth/token";
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            enc(&self.client_id),
+            enc(&self.client_secret)
+        );
+        let resp = self
+            .http
+            .post(format!("{}/oauth/token", self.root))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| no_answer(endpoint, &e))?;
+        let v = read(endpoint, resp).await?;
+        let token = v["access_token"]
+            .as_str()
+            .ok_or_else(|| protocol(endpoint, "no access_token"))?
+            .to_string();
+        let ttl = v["expires_in"].as_u64().unwrap_or(3599);
+        s.token = Some((token.clone(), now.plus(Duration::from_secs(ttl))));
+        Ok(token)
+    }
+
+    async fn company_base(&self) -> Result<String, CallError> {
+        if let Some(b) = self.session.lock().await.company_base.clone() {
+            return Ok(b);
+        }
+        let v = self
+            .call(reqwest::Method::GET, &format!("{}/api/v2.0/companies", self.root), None)
+            .await?;
+        let id = v
+            .pointer("/value/0/id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| protocol("GET companies", "no company"))?;
+        let base = format!("{}/api/v2.0/companies({id})", self.root);
+        self.session.lock().await.company_base = Some(base.clone());
+        Ok(base)
+    }
+
+    /// One request with the cached token; a 401 renews the token once.
+    async fn call(&self, method: reqwest::Method, url: &str, body: Option<&Value>) -> Result<Value, CallError> {
+        let endpoint = format!(
+            "{method} {}",
+            url.split('?').next().unwrap_or(url).trim_start_matches(&self.root)
+        );
+        for attempt in 0..2 {
+            let token = self.token().await?;
+            let mut req = self.http.request(method.clone(), url).bearer_auth(&token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| no_answer(&endpoint, &e))?;
+            match read(&endpoint, resp).await {
+                Err(CallError::Status { status: 401, .. }) if attempt == 0 => self.session.lock().await.token = None,
+                other => return other,
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    /// Every row of a collection, following `@odata.nextLink`.
+    async fn collect(&self, first_url: String) -> Result<Vec<Value>, CallError> {
+        let mut out = Vec::new();
+        let mut url = Some(first_url);
+        while let Some(u) = url {
+            let v = self.call(reqwest::Method::GET, &u, None).await?;
+            out.extend(v.get("value").and_then(Value::as_array).cloned().unwrap_or_default());
+            url = v.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+        }
+        Ok(out)
+    }
+
+    async fn customer_number(&self, r: &CustomerRef, prices_include_tax: bool) -> Result<String, CallError> {
+        let (email, name) = match r {
+            CustomerRef::Number(n) => return Ok(n.clone()),
+            CustomerRef::FindOrCreate { email, name, .. } => (email, name),
+        };
+        if let Some(n) = self.customers.lock().await.get(email) {
+            return Ok(n.clone());
+        }
+        let base = self.company_base().await?;
+        let found = self
+            .call(
+                reqwest::Method::GET,
+                &format!(
+                    "{base}/customers?$filter={}",
+                    enc(&format!("email eq {}", odata_str(email)))
+                ),
+                None,
+            )
+            .await?;
+        let number = match found.pointer("/value/0/number").and_then(Value::as_str) {
+            Some(n) => n.to_string(),
+            None => {
+                let body = json!({"displayName": name.chars().take(100).collect::<String>(), "email": email, "pricesIncludeTax": prices_include_tax});
+                let created = self
+                    .call(reqwest::Method::POST, &format!("{base}/customers"), Some(&body))
+                    .await?;
+                created["number"]
+                    .as_str()
+                    .ok_or_else(|| protocol("POST customers", "no number"))?
+                    .to_string()
+            }
+        };
+        self.customers.lock().await.insert(email.clone(), number.clone());
+        Ok(number)
+    }
+}
+
+impl ErpApi for ErpClient {
+    async fn find_order(&self, ext: &str) -> Result<Option<String>, CallError> {
+        let base = self.company_base().await?;
+        let filter = enc(&format!("externalDocumentNumber eq {}", odata_str(ext)));
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("{base}/salesOrders?$filter={filter}&$top=1"),
+                None,
+            )
+            .await?;
+        Ok(v.pointer("/value/0/number").and_then(Value::as_str).map(str::to_string))
+    }
+
+    async fn create_order(&self, d: &OrderDraft) -> Result<String, CallError> {
+        let base = self.company_base().await?;
+        let customer = self.customer_number(&d.customer, d.prices_include_tax).await?;
+        let lines: Vec<Value> = d
+            .lines
+            .iter()
+            .map(|l| match l.kind {
+                LineKind::Comment => json!({"lineType": "Comment", "description": l.description}),
+                LineKind::Item => json!({
+                    "lineType": "Item",
+                    "lineObjectNumber": l.number,
+                    "description": l.description,
+                    "quantity": l.quantity,
+                    "unitPrice": l.unit_price,
+                    "taxCode": l.tax_code,
+                }),
+            })
+            .collect();
+        let body = json!({"externalDocumentNumber": d.external_document_number, "customerNumber": customer, "salesOrderLines": lines});
+        let v = self
+            .call(reqwest::Method::POST, &format!("{base}/salesOrders"), Some(&body))
+            .await?;
+        v["number"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| protocol("POST salesOrders", "no number in the answer"))
+    }
+
+    async fn items_since(&self, since: Option<&str>) -> Result<Vec<ErpItem>, CallError> {
+        let base = self.company_base().await?;
+        let url = match since {
+            Some(s) => format!("{base}/items?$filter={}", enc(&format!("lastModifiedDateTime gt {s}"))),
+            None => format!("{base}/items"),
+        };
+        Ok(self
+            .collect(url)
+            .await?
+            .iter()
+            .map(|i| ErpItem {
+                number: i["number"].as_str().unwrap_or_default().to_string(),
+                inventory: i["type"].as_str() == Some("Inventory") && !i["blocked"].as_bool().unwrap_or(false),
+                on_hand: i["inventory"].as_f64().unwrap_or(0.0) as i64,
+                available: i["available"].as_f64().unwrap_or(0.0) as i64,
+                modified: i["lastModifiedDateTime"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    async fn shipments_since(&self, since: Option<&str>) -> Result<Vec<Shipment>, CallError> {
+        let base = self.company_base().await?;
+        // `ge`, not `gt`: shipments posted in the same instant as the watermark
+        // are read again and deduplicated by number.
+        let url = match since {
+            Some(s) => format!(
+                "{base}/salesShipments?$expand=salesShipmentLines&$filter={}",
+                enc(&format!("lastModifiedDateTime ge {s}"))
+            ),
+            None => format!("{base}/salesShipments?$expand=salesShipmentLines"),
+        };
+        Ok(self
+            .collect(url)
+            .await?
+            .iter()
+            .map(|s| Shipment {
+                number: s["number"].as_str().unwrap_or_default().to_string(),
+                external_document_number: s["externalDocumentNumber"].as_str().unwrap_or_default().to_string(),
+                tracking_number: s["packageTrackingNumber"]
+                    .as_str()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
+                lines: s["salesShipmentLines"]
+                    .as_array()
+                    .map(|ls| {
+                        ls.iter()
+                            .map(|l| {
+                                (
+                                    l["lineObjectNumber"].as_str().unwrap_or_default().to_string(),
+                                    l["quantity"].as_f64().unwrap_or(0.0) as i64,
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                posted: s["lastModifiedDateTime"].as_str().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+}
+
+fn no_answer(endpoint: &str, e: &reqwest::Error) -> CallError {
+    CallError::NoAnswer {
+        endpoint: endpoint.to_string(),
+        reason: if e.is_timeout() {
+            "timed out".into()
+        } else {
+            e.to_string()
+        },
+    }
+}
+
+fn protocol(endpoint: &str, reason: &str) -> CallError {
+    CallError::Protocol {
+        endpoint: endpoint.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+async fn read(endpoint: &str, resp: reqwest::Response) -> Result<Value, CallError> {
+    let status = resp.status().as_u16();
+    let wait = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::engine::backoff::parse_retry_after(v, time::OffsetDateTime::now_utc()));
+    let bytes = resp.bytes().await.map_err(|e| CallError::NoAnswer {
+        endpoint: endpoint.to_string(),
+        reason: e.to_string(),
+    })?;
+    let body: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect()))
+    };
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    let summary = body
+        .pointer("/error/code")
+        .and_then(Value::as_str)
+        .map(|c| {
+            format!(
+                "{c} {}",
+                body.pointer("/error/message").and_then(Value::as_str).unwrap_or("")
+            )
+        })
+        .unwrap_or_else(|| body.to_string().chars().take(120).collect());
+    Err(CallError::Status {
+        endpoint: endpoint.to_string(),
+        status,
+        retry_after: wait,
+        body,
+        summary,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odata_literals_escape_quotes_and_queries_are_encoded() {
+        assert_eq!(odata_str("O'Brien"), "'O''Brien'");
+        assert_eq!(enc("email eq 'a+b@x.de'"), "email%20eq%20'a%2Bb%40x.de'");
+    }
+}
