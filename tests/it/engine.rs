@@ -199,7 +199,6 @@ mod end_to_end {
 
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-    use synctwin::clock::{ManualClock, Speed};
     use synctwin::engine::backoff::RetryPolicy;
     use synctwin::engine::export::{export_once, ExportConfig};
     use synctwin::engine::http::erp::ErpClient;
