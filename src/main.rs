@@ -8,6 +8,13 @@ fn main() -> ExitCode {
     let cli = synctwin::cli::Cli::parse();
     match synctwin::cli::run(cli) {
         Ok(code) => code,
+        // Output piped into `head` and closed early: not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("Error: {e:#}");
             ExitCode::from(2)

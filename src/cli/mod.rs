@@ -2,6 +2,7 @@
 //! own file and returns an exit code: 0 clean, 1 findings or failed thresholds,
 //! 2 the job could not be done.
 
+mod engine;
 mod mock;
 
 use std::process::ExitCode;
@@ -23,6 +24,11 @@ pub enum Command {
     /// Serve a twin on loopback until Ctrl-C (for external integrations and manual tests).
     #[command(subcommand)]
     Mock(MockCommand),
+    /// Run the reference sync engine against a Shopware and an ERP (twins or real).
+    Engine(Box<engine::EngineArgs>),
+    /// The engine's exception queue: list, or send back for another try.
+    #[command(subcommand)]
+    Exceptions(engine::ExceptionsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,5 +43,7 @@ pub enum MockCommand {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Mock(m) => mock::run(m),
+        Command::Engine(a) => engine::run_engine(*a),
+        Command::Exceptions(c) => engine::run_exceptions(c),
     }
 }

@@ -1,8 +1,8 @@
 //! The engine's configuration file (TOML): strategies, batch sizes, intervals,
-//! mapping rules and retry settings. Credentials are never in it: they come
-//! from the environment or from files named here.
+//! mapping rules and retry settings. Credentials are never in it: the command
+//! line takes them from the environment or from files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -38,43 +38,6 @@ impl Default for Intervals {
             full_inventory: Duration::from_secs(6 * 3600),
             shipments: Duration::from_secs(300),
         }
-    }
-}
-
-/// Where the engine finds a system's credentials.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CredentialSource {
-    /// Environment variable holding the client id.
-    pub client_id_env: String,
-    /// Environment variable holding the secret.
-    pub client_secret_env: Option<String>,
-    /// Or a file whose first line is the secret.
-    pub client_secret_file: Option<PathBuf>,
-}
-
-impl CredentialSource {
-    /// Reads the credentials; errors name the variable or file, never the value.
-    pub fn read(&self, system: &str) -> anyhow::Result<(String, String)> {
-        let id = std::env::var(&self.client_id_env).map_err(|_| {
-            anyhow::anyhow!(
-                "{system}: set the client id in the environment variable {}",
-                self.client_id_env
-            )
-        })?;
-        let secret = match (&self.client_secret_env, &self.client_secret_file) {
-            (Some(var), _) => std::env::var(var)
-                .map_err(|_| anyhow::anyhow!("{system}: set the client secret in the environment variable {var}"))?,
-            (None, Some(file)) => std::fs::read_to_string(file)
-                .map_err(|e| anyhow::anyhow!("{system}: cannot read the client secret file {}: {e}", file.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-            (None, None) => anyhow::bail!("{system}: give client_secret_env or client_secret_file"),
-        };
-        Ok((id, secret))
     }
 }
 
@@ -199,16 +162,5 @@ mod tests {
         assert!(e.to_string().contains("inventory.batch_size"), "{e}");
         let e = EngineConfig::parse("e.toml", "[export]\npagesize = 5\n").unwrap_err();
         assert!(e.to_string().contains("pagesize"), "{e}");
-    }
-
-    #[test]
-    fn credentials_name_the_missing_variable_not_a_value() {
-        let src = CredentialSource {
-            client_id_env: "SYNCTWIN_TEST_NO_SUCH_VAR".into(),
-            client_secret_env: None,
-            client_secret_file: None,
-        };
-        let e = src.read("shopware").unwrap_err().to_string();
-        assert!(e.contains("SYNCTWIN_TEST_NO_SUCH_VAR"), "{e}");
     }
 }

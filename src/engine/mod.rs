@@ -1,6 +1,7 @@
 //! The reference sync engine (issue 4). Its decision logic is pure and
 //! unit-tested; HTTP adapters are thin. Built so far:
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
+//! - [`driver`]: the loop that runs each flow when due;
 //! - [`export`]: order export through the outbox, exactly once;
 //! - [`ports`]: the traits the flows need (shop, ERP, pausing);
 //! - [`inventory`]: ERP stock into Shopware in batches or per SKU;
@@ -16,6 +17,7 @@
 pub mod backoff;
 pub mod batching;
 pub mod config;
+pub mod driver;
 pub mod export;
 pub mod fulfilment;
 pub mod http;

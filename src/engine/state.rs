@@ -18,9 +18,9 @@ use super::watermark::Watermark;
 /// A state file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("engine state database: {0}")]
+    #[error("engine state database error")]
     Db(#[from] rusqlite::Error),
-    #[error("engine state holds an unreadable watermark: {0}")]
+    #[error("engine state holds unreadable JSON")]
     Watermark(#[from] serde_json::Error),
 }
 
@@ -338,6 +338,21 @@ impl EngineState {
             "UPDATE exceptions SET resolved = 1 WHERE subject = ?1 AND category = ?2 AND resolved = 0",
             params![subject, category],
         )?)
+    }
+
+    /// Sends a parked item back for another try: an order goes back to
+    /// `pending` (the next export pass looks it up and posts it), and the
+    /// exception is resolved. Returns the exception, or None if there is none.
+    pub fn retry_exception(&self, id: i64) -> Result<Option<ExceptionEntry>, StateError> {
+        let Some(e) = self.exceptions(true)?.into_iter().find(|e| e.id == id && !e.resolved) else {
+            return Ok(None);
+        };
+        self.db.execute(
+            "UPDATE outbox SET status = 'pending' WHERE order_number = ?1 AND status = 'failed'",
+            params![e.subject],
+        )?;
+        self.resolve(id)?;
+        Ok(Some(e))
     }
 
     /// Marks an exception resolved (after a successful retry).

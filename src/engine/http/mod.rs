@@ -15,7 +15,7 @@ use super::backoff::Outcome;
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     /// The system answered with an error status.
-    #[error("{endpoint} answered {status}: {summary}")]
+    #[error("{summary} ({status} from {endpoint})")]
     Status {
         endpoint: String,
         status: u16,
@@ -25,7 +25,7 @@ pub enum CallError {
         summary: String,
     },
     /// No answer: timeout, reset, refused connection.
-    #[error("{endpoint} gave no answer: {reason}")]
+    #[error("no answer: {reason} ({endpoint})")]
     NoAnswer { endpoint: String, reason: String },
     /// The answer was not what the wire format promises.
     #[error("{endpoint} answered something unexpected: {reason}")]
