@@ -94,7 +94,7 @@ fn secret(system: &str, value: &Option<String>, file: &Option<PathBuf>) -> anyho
     }
 }
 
-fn open_state(path: &PathBuf) -> anyhow::Result<EngineState> {
+fn open_state(path: &std::path::Path) -> anyhow::Result<EngineState> {
     EngineState::open(path).with_context(|| format!("cannot open the engine state file {}", path.display()))
 }
 
