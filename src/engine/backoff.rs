@@ -117,6 +117,36 @@ impl RetryPolicy {
     }
 }
 
+/// Calls `f` until it succeeds, a failure is not retryable, or the policy's
+/// attempts run out, pausing between attempts. Returns the result and the
+/// number of retries made and of `Retry-After` waits honoured.
+pub async fn retrying<T, Fut>(
+    pause: &impl crate::engine::ports::Pause,
+    policy: &RetryPolicy,
+    rng: &mut impl Rng,
+    mut f: impl FnMut() -> Fut,
+) -> (Result<T, crate::engine::http::CallError>, u32, u32)
+where
+    Fut: std::future::Future<Output = Result<T, crate::engine::http::CallError>>,
+{
+    let (mut retries, mut honoured) = (0, 0);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f().await {
+            Ok(v) => return (Ok(v), retries, honoured),
+            Err(e) => match policy.decide(attempt, e.outcome(), e.retry_after(), rng) {
+                Decision::GiveUp => return (Err(e), retries, honoured),
+                Decision::RetryAfter { wait, honoured_header } => {
+                    retries += 1;
+                    honoured += u32::from(honoured_header);
+                    pause.pause(wait).await;
+                }
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,12 @@ impl<S: ShopApi, E: ErpApi> Engine<S, E> {
         self.last[flow].is_none_or(|t| now.saturating_sub(t) >= self.intervals()[flow])
     }
 
+    /// Makes the next tick run a full inventory pull (after a drain, an outage).
+    pub fn force_full_inventory(&mut self) {
+        self.last[FULL] = None;
+        self.last[INVENTORY] = None;
+    }
+
     /// When the next flow is due.
     pub fn next_due(&self) -> SimTime {
         (0..4)
@@ -121,7 +127,17 @@ impl<S: ShopApi, E: ErpApi> Engine<S, E> {
         }
         if self.due(SHIPMENTS, now) {
             self.last[SHIPMENTS] = Some(now);
-            match fulfil_once(&self.shop, &self.erp, &self.state, &self.cfg.fulfilment).await {
+            match fulfil_once(
+                &self.shop,
+                &self.erp,
+                &pause,
+                &self.state,
+                &self.cfg.fulfilment,
+                &self.cfg.retry,
+                &mut self.rng,
+            )
+            .await
+            {
                 Ok(r) => report.fulfilment = Some(r),
                 Err(FulfilmentError::State(e)) => return Err(e.into()),
                 Err(e) => self.last_errors.push(e.to_string()),

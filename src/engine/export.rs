@@ -114,16 +114,22 @@ pub async fn export_once(
     let mut report = ExportReport::default();
     // Orders left in flight by a previous (killed) run come first.
     for entry in state.outbox_with(OutboxStatus::Pending)? {
-        let orders = shop
-            .search_orders(&json!({"ids": [entry.order_id], "associations": {"lineItems": {}, "orderCustomer": {"associations": {"customer": {}}}}}))
-            .await
-            .map_err(ExportError::Shop)?;
+        let by_id = json!({"ids": [entry.order_id], "associations": {"lineItems": {}, "orderCustomer": {"associations": {"customer": {}}}}});
+        let (orders, retries, honoured) =
+            super::backoff::retrying(pause, retry, rng, || shop.search_orders(&by_id)).await;
+        report.retries += retries;
+        report.honoured_retry_after += honoured;
+        let orders = orders.map_err(ExportError::Shop)?;
         if let Some(order) = orders.first() {
             export_order(order, erp, pause, state, cfg, mapping, retry, rng, &mut report).await?;
         }
     }
     let criteria = page_criteria(state, cfg)?;
-    let orders = shop.search_orders(&criteria).await.map_err(ExportError::Shop)?;
+    let (orders, retries, honoured) =
+        super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await;
+    report.retries += retries;
+    report.honoured_retry_after += honoured;
+    let orders = orders.map_err(ExportError::Shop)?;
     report.read = orders.len();
     let mut wm = state.watermark()?;
     let rows: Vec<(String, String)> = orders

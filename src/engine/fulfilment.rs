@@ -9,9 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backoff::RetryPolicy;
 use super::http::CallError;
 use super::mapping::Owner;
-use super::ports::{ErpApi, ShopApi};
+use super::ports::{ErpApi, Pause, ShopApi};
 use super::state::{EngineState, StateError};
 
 /// Fulfilment settings.
@@ -83,14 +84,15 @@ const SHIPMENTS_WATERMARK: &str = "shipments_watermark";
 pub async fn fulfil_once(
     shop: &impl ShopApi,
     erp: &impl ErpApi,
+    pause: &impl Pause,
     state: &EngineState,
     cfg: &FulfilmentConfig,
+    retry: &RetryPolicy,
+    rng: &mut impl rand::Rng,
 ) -> Result<FulfilmentReport, FulfilmentError> {
     let since = state.get_kv(SHIPMENTS_WATERMARK)?;
-    let shipments = erp
-        .shipments_since(since.as_deref())
-        .await
-        .map_err(FulfilmentError::Erp)?;
+    let (shipments, _, _) = super::backoff::retrying(pause, retry, rng, || erp.shipments_since(since.as_deref())).await;
+    let shipments = shipments.map_err(FulfilmentError::Erp)?;
     let mut report = FulfilmentReport::default();
     let mut newest = since.clone();
     let mut all_done = true;

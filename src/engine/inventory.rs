@@ -99,7 +99,9 @@ pub async fn inventory_once(
     full: bool,
 ) -> Result<InventoryReport, InventoryError> {
     let since = if full { None } else { state.get_kv(ITEMS_WATERMARK)? };
-    let items = erp.items_since(since.as_deref()).await.map_err(InventoryError::Erp)?;
+    let (items, read_retries, read_honoured) =
+        super::backoff::retrying(pause, retry, rng, || erp.items_since(since.as_deref())).await;
+    let items = items.map_err(InventoryError::Erp)?;
     let unacked = state.unacknowledged()?;
     let targets: Vec<(String, i64)> = items
         .iter()
@@ -117,6 +119,8 @@ pub async fn inventory_once(
         .collect();
     let mut report = InventoryReport {
         items_read: items.len(),
+        retries: read_retries,
+        honoured_retry_after: read_honoured,
         ..Default::default()
     };
     let units: Vec<Vec<(String, i64)>> = match cfg.strategy {

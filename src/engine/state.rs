@@ -283,6 +283,13 @@ impl EngineState {
             .optional()?)
     }
 
+    /// Orders the outbox knows (in any status).
+    pub fn outbox_count(&self) -> Result<usize, StateError> {
+        Ok(self
+            .db
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize)
+    }
+
     /// Entries with a status, oldest first.
     pub fn outbox_with(&self, status: OutboxStatus) -> Result<Vec<OutboxEntry>, StateError> {
         let mut stmt = self.db.prepare(

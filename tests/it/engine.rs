@@ -117,6 +117,29 @@ mod fulfilment {
         }
     }
 
+    struct NoPause;
+    impl synctwin::engine::ports::Pause for NoPause {
+        async fn pause(&self, _: Duration) {}
+    }
+
+    async fn fulfil(
+        shop: &ShopwareClient,
+        erp: &Shipments,
+        state: &EngineState,
+    ) -> Result<synctwin::engine::fulfilment::FulfilmentReport, synctwin::engine::fulfilment::FulfilmentError> {
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+        fulfil_once(
+            shop,
+            erp,
+            &NoPause,
+            state,
+            &FulfilmentConfig::default(),
+            &Default::default(),
+            &mut rng,
+        )
+        .await
+    }
+
     fn shipment(n: u32, order: &str, qty: i64, tracking: &str) -> Shipment {
         Shipment {
             number: format!("S-SHPT{n}"),
@@ -156,9 +179,7 @@ mod fulfilment {
         let erp = Shipments::default();
         erp.0.lock().unwrap().push(shipment(1, &placed.order_number, 2, "1Z-A"));
         erp.0.lock().unwrap().push(shipment(2, "99999", 1, "1Z-X"));
-        let r = fulfil_once(&shop, &erp, &state, &FulfilmentConfig::default())
-            .await
-            .unwrap();
+        let r = fulfil(&shop, &erp, &state).await.unwrap();
         assert_eq!((r.shipments, r.tracking_set, r.transitions, r.exceptions), (2, 1, 2, 1));
         assert_eq!(
             states(&twin, &placed.order_id),
@@ -167,9 +188,7 @@ mod fulfilment {
         assert_eq!(state.exceptions(false).unwrap()[0].category, "shipment_without_order");
 
         erp.0.lock().unwrap().push(shipment(3, &placed.order_number, 1, "1Z-B"));
-        let r = fulfil_once(&shop, &erp, &state, &FulfilmentConfig::default())
-            .await
-            .unwrap();
+        let r = fulfil(&shop, &erp, &state).await.unwrap();
         assert_eq!(
             (r.shipments, r.transitions),
             (1, 2),
@@ -180,9 +199,7 @@ mod fulfilment {
             ("completed".into(), "shipped".into(), json!(["1Z-A", "1Z-B"]))
         );
         // A pass with nothing new changes nothing.
-        let r = fulfil_once(&shop, &erp, &state, &FulfilmentConfig::default())
-            .await
-            .unwrap();
+        let r = fulfil(&shop, &erp, &state).await.unwrap();
         assert_eq!(r.shipments, 0);
         let tracked = twin
             .observations()

@@ -2,6 +2,7 @@
 //! - `conformance`: response bodies against Shopware's published Admin API schema;
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
+//! - `resilience`: the engine across both twins under faults, killed and restarted;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
 //! - `erp`: the ERP twin's contract suite, run on both transports.
@@ -9,5 +10,6 @@ mod conformance;
 mod engine;
 mod erp;
 mod helpers;
+mod resilience;
 mod shopware;
 mod storefront;
