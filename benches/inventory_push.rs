@@ -153,6 +153,7 @@ fn main() {
         policy: StockPolicy::OnHand,
         strategy: PushStrategy::SyncBatches,
         indexing: None,
+        flag_stale_closeouts: false,
     };
     let per_sku = InventoryConfig {
         strategy: PushStrategy::PerSkuPatch,

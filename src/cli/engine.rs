@@ -113,14 +113,16 @@ pub fn run_engine(args: EngineArgs) -> anyhow::Result<std::process::ExitCode> {
         &shop_secret,
         clock.clone(),
         cfg.request_timeout,
-    );
+    )
+    .with_rate_limit(cfg.rate_limits.shopware_per_second);
     let erp = ErpClient::new(
         &args.erp_url,
         &args.erp_client_id,
         &erp_secret,
         clock.clone(),
         cfg.request_timeout,
-    );
+    )
+    .with_rate_limit(cfg.rate_limits.erp_per_second);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -41,6 +41,15 @@ impl Default for Intervals {
     }
 }
 
+/// Client-side request rates (requests per scenario second); none = unpaced.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    pub shopware_per_second: Option<f64>,
+    /// Business Central allows 6,000 per 5 minutes = 20/s per client.
+    pub erp_per_second: Option<f64>,
+}
+
 /// The whole engine configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,6 +66,8 @@ pub struct EngineConfig {
     pub retry: RetryPolicy,
     #[serde(default)]
     pub intervals: Intervals,
+    #[serde(default)]
+    pub rate_limits: RateLimits,
     /// Request timeout (wall time).
     #[serde(default = "default_timeout", with = "serde_duration")]
     pub request_timeout: Duration,
@@ -75,6 +86,7 @@ impl Default for EngineConfig {
             mapping: MappingConfig::default(),
             retry: RetryPolicy::default(),
             intervals: Intervals::default(),
+            rate_limits: RateLimits::default(),
             request_timeout: default_timeout(),
         }
     }
@@ -117,6 +129,14 @@ impl EngineConfig {
                 "export.page_size must be between 1 and 500 (Shopware's max limit), got {}",
                 self.export.page_size
             ));
+        }
+        for (key, rate) in [
+            ("rate_limits.shopware_per_second", self.rate_limits.shopware_per_second),
+            ("rate_limits.erp_per_second", self.rate_limits.erp_per_second),
+        ] {
+            if rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+                return Err(format!("{key} must be a positive number of requests per second"));
+            }
         }
         if self.retry.max_attempts == 0 {
             return Err("retry.max_attempts must be at least 1".into());

@@ -47,6 +47,15 @@ pub struct InventoryConfig {
     /// `indexing-behavior` for sync writes (None: synchronous indexing, so a
     /// restocked closeout product becomes available again).
     pub indexing: Option<String>,
+    /// After a push, look for products with stock that Shopware still shows
+    /// sold out (a closeout whose availability was not recomputed) and park
+    /// them for review.
+    #[serde(default = "yes")]
+    pub flag_stale_closeouts: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for InventoryConfig {
@@ -57,6 +66,7 @@ impl Default for InventoryConfig {
             policy: StockPolicy::default(),
             strategy: PushStrategy::SyncBatches,
             indexing: None,
+            flag_stale_closeouts: true,
         }
     }
 }
@@ -74,6 +84,8 @@ pub struct InventoryReport {
     pub rejected: usize,
     /// SKUs not written within the retry budget (left for the next pass).
     pub unpushed: usize,
+    /// Products with stock that Shopware still shows sold out.
+    pub stale_closeouts: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +162,23 @@ pub async fn inventory_once(
         }
         if let Some(e) = &o.gave_up {
             state.add_exception("inventory", "stock_push_failed", Owner::Integration, e)?;
+        }
+    }
+    if cfg.flag_stale_closeouts && report.pushed > 0 {
+        // A failed check is not worth failing the pass for: it runs again next time.
+        if let (Ok(stale), _, _) = super::backoff::retrying(pause, retry, rng, || shop.stale_closeouts()).await {
+            for (sku, stock) in stale {
+                report.stale_closeouts += 1;
+                state.add_exception(
+                    &sku,
+                    "closeout_unavailable",
+                    Owner::Ecommerce,
+                    &format!(
+                        "restocked to {stock} but Shopware still shows it sold out: its available flag was not recomputed \
+                         (sync with indexing disabled?); write stock with indexing, or run the product indexer"
+                    ),
+                )?;
+            }
         }
     }
     if report.unpushed == 0 {

@@ -73,6 +73,10 @@ pub struct MappingConfig {
     /// Shopware productNumber → ERP item number; unlisted numbers map to themselves.
     #[serde(default)]
     pub products: BTreeMap<String, String>,
+    /// A CSV of `shopware_number,erp_number` rows merged into `products`
+    /// (relative to the config file).
+    #[serde(default)]
+    pub product_map_csv: Option<std::path::PathBuf>,
     /// Non-inventory item for promotion discounts (None: promotions are exceptions).
     pub discount_item: Option<String>,
     /// Item for shipping charges.
@@ -92,6 +96,7 @@ impl Default for MappingConfig {
     fn default() -> Self {
         MappingConfig {
             products: BTreeMap::new(),
+            product_map_csv: None,
             discount_item: Some("DISCOUNT".into()),
             shipping_item: Some("SHIPPING".into()),
             surcharge_item: Some("SURCHARGE".into()),
@@ -145,6 +150,45 @@ pub struct OrderDraft {
     pub truncated_texts: usize,
     /// Shopware's own gross total, kept for reconciliation.
     pub shop_total: f64,
+}
+
+/// Reads a product map CSV (`shopware_number,erp_number`, an optional header
+/// row, `#` comments). Errors name the file, the line and what is wrong.
+pub fn load_product_map(path: &std::path::Path) -> Result<BTreeMap<String, String>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read the product map {}: {e}", path.display()))?;
+    parse_product_map(&path.display().to_string(), &text)
+}
+
+pub fn parse_product_map(origin: &str, text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut map = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.split(',').map(|c| c.trim().trim_matches('"')).collect();
+        if i == 0 && cols.first().is_some_and(|c| c.eq_ignore_ascii_case("shopware_number")) {
+            continue;
+        }
+        match cols.as_slice() {
+            [shop, erp] if !shop.is_empty() && !erp.is_empty() => {
+                if let Some(prev) = map.insert(shop.to_string(), erp.to_string()) {
+                    return Err(format!(
+                        "{origin}, line {}: {shop} is mapped twice ({prev} and {erp})",
+                        i + 1
+                    ));
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "{origin}, line {}: expected two columns `shopware_number,erp_number`, got `{line}`",
+                    i + 1
+                ))
+            }
+        }
+    }
+    Ok(map)
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
@@ -480,6 +524,20 @@ mod tests {
         );
         assert_eq!(d.external_document_number, "10042");
         assert!(d.prices_include_tax);
+    }
+
+    #[test]
+    fn product_maps_parse_and_errors_name_the_line() {
+        let m = parse_product_map(
+            "map.csv",
+            "shopware_number,erp_number\nSW1,ITEM-1\n# note\n\"SW2\", ITEM-2\n",
+        )
+        .unwrap();
+        assert_eq!(m.get("SW2").map(String::as_str), Some("ITEM-2"));
+        let e = parse_product_map("map.csv", "SW1,ITEM-1\nSW3\n").unwrap_err();
+        assert!(e.contains("map.csv, line 2") && e.contains("two columns"), "{e}");
+        let e = parse_product_map("map.csv", "SW1,A\nSW1,B\n").unwrap_err();
+        assert!(e.contains("mapped twice"), "{e}");
     }
 
     #[test]

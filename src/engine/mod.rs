@@ -3,6 +3,7 @@
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
 //! - [`driver`]: the loop that runs each flow when due;
 //! - [`export`]: order export through the outbox, exactly once;
+//! - [`pacing`]: client-side request pacing;
 //! - [`ports`]: the traits the flows need (shop, ERP, pausing);
 //! - [`inventory`]: ERP stock into Shopware in batches or per SKU;
 //! - [`mapping`]: Shopware orders to ERP-neutral drafts, or categorised issues;
@@ -23,6 +24,7 @@ pub mod fulfilment;
 pub mod http;
 pub mod inventory;
 pub mod mapping;
+pub mod pacing;
 pub mod ports;
 pub mod state;
 pub mod stock_policy;

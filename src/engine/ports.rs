@@ -36,6 +36,9 @@ pub trait ShopApi {
         id: &str,
         action: &str,
     ) -> impl Future<Output = Result<String, CallError>> + Send;
+    /// productNumbers (with their stock) that have stock but `available = false`:
+    /// closeout products whose availability was not recomputed after a restock.
+    fn stale_closeouts(&self) -> impl Future<Output = Result<Vec<(String, i64)>, CallError>> + Send;
 }
 
 /// An order's delivery as the fulfilment flow needs it.

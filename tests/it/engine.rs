@@ -337,3 +337,97 @@ mod end_to_end {
         assert!(any.total_including_tax > 0);
     }
 }
+
+mod closeouts {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use synctwin::engine::backoff::RetryPolicy;
+    use synctwin::engine::http::CallError;
+    use synctwin::engine::inventory::{inventory_once, InventoryConfig};
+    use synctwin::engine::mapping::OrderDraft;
+    use synctwin::engine::ports::{ErpApi, ErpItem, ScaledPause, Shipment};
+    use synctwin::engine::state::EngineState;
+
+    use super::*;
+
+    struct Items(Vec<ErpItem>);
+
+    impl ErpApi for Items {
+        async fn find_order(&self, _: &str) -> Result<Option<String>, CallError> {
+            Ok(None)
+        }
+        async fn create_order(&self, _: &OrderDraft) -> Result<String, CallError> {
+            Ok(String::new())
+        }
+        async fn items_since(&self, _: Option<&str>) -> Result<Vec<ErpItem>, CallError> {
+            Ok(self.0.clone())
+        }
+        async fn shipments_since(&self, _: Option<&str>) -> Result<Vec<Shipment>, CallError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_restock_with_indexing_disabled_is_flagged_and_one_with_indexing_is_not() {
+        let (twin, clock) = crate::helpers::seeded_twin(40, 0);
+        let s = serve(twin.clone(), Transport::Hyper).await;
+        let shared: SharedClock = Arc::new(clock.clone());
+        let shop = client(&s.base, shared.clone(), "test-secret");
+        // SW10001 and SW10011 are closeout products seeded at stock 0 (sold out).
+        let restock = Items(
+            ["SW10001", "SW10011"]
+                .iter()
+                .map(|n| ErpItem {
+                    number: n.to_string(),
+                    inventory: true,
+                    on_hand: 5,
+                    available: 5,
+                    modified: "2026-11-27T01:00:00Z".into(),
+                })
+                .collect(),
+        );
+        let state = EngineState::in_memory().unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let pause = ScaledPause(shared);
+        let disabled = InventoryConfig {
+            indexing: Some("disable-indexing".into()),
+            ..Default::default()
+        };
+        let r = inventory_once(
+            &shop,
+            &restock,
+            &pause,
+            &state,
+            &disabled,
+            &RetryPolicy::default(),
+            &mut rng,
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.pushed, r.stale_closeouts), (2, 2));
+        let flagged: Vec<String> = state
+            .exceptions(false)
+            .unwrap()
+            .iter()
+            .filter(|e| e.category == "closeout_unavailable")
+            .map(|e| e.subject.clone())
+            .collect();
+        assert_eq!(flagged, vec!["SW10001", "SW10011"]);
+        // Writing the same stock with indexing recomputes availability: nothing stale.
+        let r = inventory_once(
+            &shop,
+            &restock,
+            &pause,
+            &state,
+            &InventoryConfig::default(),
+            &RetryPolicy::default(),
+            &mut rng,
+            true,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.stale_closeouts, 0);
+        assert_eq!(twin.stock_of("SW10001"), Some((5, true)));
+    }
+}

@@ -31,6 +31,9 @@ impl ShopApi for FakeShop {
     async fn transition(&self, _: &str, _: &str, _: &str) -> Result<String, CallError> {
         Ok(String::new())
     }
+    async fn stale_closeouts(&self) -> Result<Vec<(String, i64)>, CallError> {
+        Ok(Vec::new())
+    }
     async fn search_orders(&self, c: &Value) -> Result<Vec<Value>, CallError> {
         if let Some(ids) = c.get("ids").and_then(Value::as_array) {
             return Ok(self.orders.iter().filter(|o| ids.contains(&o["id"])).cloned().collect());

@@ -36,6 +36,8 @@ pub struct ErpClient {
     session: Arc<Mutex<Session>>,
     /// e-mail -> customer number, so each guest is looked up once.
     customers: Arc<Mutex<std::collections::HashMap<String, String>>>,
+    /// Client-side pacing (requests per scenario second), if configured.
+    pacer: Option<Arc<crate::engine::pacing::Pacer>>,
 }
 
 /// OData string literal: quotes doubled.
@@ -72,6 +74,22 @@ impl ErpClient {
             clock,
             session: Arc::new(Mutex::new(Session::default())),
             customers: Arc::new(Mutex::new(Default::default())),
+            pacer: None,
+        }
+    }
+
+    /// Paces requests to at most `per_second` (scenario time).
+    pub fn with_rate_limit(mut self, per_second: Option<f64>) -> Self {
+        self.pacer = per_second.map(|r| Arc::new(crate::engine::pacing::Pacer::new(r)));
+        self
+    }
+
+    async fn pace(&self) {
+        if let Some(p) = &self.pacer {
+            let wait = p.reserve(self.clock.now());
+            if !wait.is_zero() {
+                tokio::time::sleep(self.clock.speed().to_wall(wait)).await;
+            }
         }
     }
 
@@ -131,6 +149,7 @@ impl ErpClient {
         );
         for attempt in 0..2 {
             let token = self.token().await?;
+            self.pace().await;
             let mut req = self.http.request(method.clone(), url).bearer_auth(&token);
             if let Some(b) = body {
                 req = req.json(b);

@@ -32,6 +32,8 @@ pub struct ShopwareClient {
     tokens_fetched: Arc<std::sync::atomic::AtomicU64>,
     /// productNumber -> product id, for the per-SKU PATCH strategy.
     ids: Arc<Mutex<std::collections::HashMap<String, String>>>,
+    /// Client-side pacing (requests per scenario second), if configured.
+    pacer: Option<Arc<crate::engine::pacing::Pacer>>,
 }
 
 impl ShopwareClient {
@@ -52,6 +54,22 @@ impl ShopwareClient {
             token: Arc::new(Mutex::new(None)),
             tokens_fetched: Arc::new(Default::default()),
             ids: Arc::new(Mutex::new(Default::default())),
+            pacer: None,
+        }
+    }
+
+    /// Paces requests to at most `per_second` (scenario time).
+    pub fn with_rate_limit(mut self, per_second: Option<f64>) -> Self {
+        self.pacer = per_second.map(|r| Arc::new(crate::engine::pacing::Pacer::new(r)));
+        self
+    }
+
+    async fn pace(&self) {
+        if let Some(p) = &self.pacer {
+            let wait = p.reserve(self.clock.now());
+            if !wait.is_zero() {
+                tokio::time::sleep(self.clock.speed().to_wall(wait)).await;
+            }
         }
     }
 
@@ -102,6 +120,7 @@ impl ShopwareClient {
         let endpoint = format!("{method} {path}");
         for attempt in 0..2 {
             let token = self.bearer().await?;
+            self.pace().await;
             let mut req = self
                 .http
                 .request(method.clone(), format!("{}{}", self.base, path))
@@ -209,6 +228,31 @@ impl crate::engine::ports::ShopApi for ShopwareClient {
                 .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
                 .unwrap_or_default(),
         }))
+    }
+
+    async fn stale_closeouts(&self) -> Result<Vec<(String, i64)>, CallError> {
+        let criteria = json!({
+            "filter": [
+                {"type": "equals", "field": "available", "value": false},
+                {"type": "range", "field": "stock", "parameters": {"gt": 0}}
+            ],
+            "includes": {"product": ["productNumber", "stock"]},
+            "limit": 500
+        });
+        let v = self.search("product", &criteria).await?;
+        Ok(v.get("data")
+            .and_then(Value::as_array)
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| {
+                        Some((
+                            r["productNumber"].as_str()?.to_string(),
+                            r["stock"].as_i64().unwrap_or(0),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn set_tracking(&self, delivery_id: &str, codes: &[String]) -> Result<(), CallError> {

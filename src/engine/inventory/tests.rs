@@ -76,6 +76,9 @@ impl ShopApi for FakeShop {
     async fn transition(&self, _: &str, _: &str, _: &str) -> Result<String, CallError> {
         Ok(String::new())
     }
+    async fn stale_closeouts(&self) -> Result<Vec<(String, i64)>, CallError> {
+        Ok(Vec::new())
+    }
 }
 
 struct FakeErp {
