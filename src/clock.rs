@@ -221,9 +221,18 @@ impl Clock for ManualClock {
 /// Formats a calendar instant as Shopware does: RFC 3339 with milliseconds and
 /// a `+00:00` offset (`2024-05-01T10:00:00.000+00:00`).
 pub fn rfc3339_ms(dt: OffsetDateTime) -> String {
+    rfc3339_ms_suffix(dt, "+00:00")
+}
+
+/// RFC 3339 with milliseconds and a `Z` (Business Central's form).
+pub fn rfc3339_ms_z(dt: OffsetDateTime) -> String {
+    rfc3339_ms_suffix(dt, "Z")
+}
+
+fn rfc3339_ms_suffix(dt: OffsetDateTime, suffix: &str) -> String {
     let dt = dt.to_offset(time::UtcOffset::UTC);
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+00:00",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{suffix}",
         dt.year(),
         u8::from(dt.month()),
         dt.day(),

@@ -13,7 +13,7 @@ use super::fulfilment::FulfilmentConfig;
 use super::inventory::InventoryConfig;
 use super::mapping::MappingConfig;
 use crate::clock::serde_duration;
-use crate::twin::profile::{load_toml, parse_toml, ProfileError};
+use crate::twin::profile::{load_validated, parse_validated, ProfileError, Validate};
 
 /// How often each flow runs (scenario time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,25 +93,27 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// Loads a config file; a `mapping.product_map_csv` is read relative to it.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
-        let c: EngineConfig = load_toml(path)?;
-        c.validate().map_err(|message| ProfileError::Invalid {
-            path: path.display().to_string(),
-            message,
-        })?;
+        let mut c: EngineConfig = load_validated(path)?;
+        if let Some(csv) = c.mapping.product_map_csv.clone() {
+            let full = path.parent().map(|d| d.join(&csv)).unwrap_or(csv);
+            let map = super::mapping::load_product_map(&full).map_err(|message| ProfileError::Invalid {
+                path: path.display().to_string(),
+                message,
+            })?;
+            c.mapping.products.extend(map);
+        }
         Ok(c)
     }
 
     pub fn parse(origin: &str, text: &str) -> Result<Self, ProfileError> {
-        let c: EngineConfig = parse_toml(origin, text)?;
-        c.validate().map_err(|message| ProfileError::Invalid {
-            path: origin.to_string(),
-            message,
-        })?;
-        Ok(c)
+        parse_validated(origin, text)
     }
+}
 
-    pub fn validate(&self) -> Result<(), String> {
+impl Validate for EngineConfig {
+    fn validate(&self) -> Result<(), String> {
         if self.inventory.batch_size == 0 || self.inventory.batch_size > 10_000 {
             return Err(format!(
                 "inventory.batch_size must be between 1 and 10000, got {}",
@@ -148,6 +150,20 @@ impl EngineConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_product_map_csv_is_read_relative_to_the_config() {
+        let dir = std::env::temp_dir().join(format!("synctwin-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("map.csv"), "shopware_number,erp_number\nSW10000,ITEM-1\n").unwrap();
+        std::fs::write(dir.join("engine.toml"), "[mapping]\nproduct_map_csv = \"map.csv\"\ntax_codes = { \"19\" = \"VAT19\" }\ndescription_max = 100\nguests = { strategy = \"find_or_create\" }\n").unwrap();
+        let c = EngineConfig::load(&dir.join("engine.toml")).unwrap();
+        assert_eq!(c.mapping.products.get("SW10000").map(String::as_str), Some("ITEM-1"));
+        std::fs::write(dir.join("map.csv"), "SW10000\n").unwrap();
+        let e = EngineConfig::load(&dir.join("engine.toml")).unwrap_err().to_string();
+        assert!(e.contains("map.csv, line 1"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn an_empty_file_gives_the_careful_defaults() {

@@ -38,6 +38,32 @@ pub fn load_toml<T: DeserializeOwned>(path: &Path) -> Result<T, ProfileError> {
     parse_toml(&path.display().to_string(), &text)
 }
 
+/// A file format with checks serde cannot express.
+pub trait Validate: DeserializeOwned {
+    /// Checks the values; the message names the key and what is allowed.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// Parses TOML text and validates it; errors name `origin`.
+pub fn parse_validated<T: Validate>(origin: &str, text: &str) -> Result<T, ProfileError> {
+    let v: T = parse_toml(origin, text)?;
+    v.validate().map_err(|message| ProfileError::Invalid {
+        path: origin.to_string(),
+        message,
+    })?;
+    Ok(v)
+}
+
+/// Reads a TOML file and validates it; errors name the path.
+pub fn load_validated<T: Validate>(path: &Path) -> Result<T, ProfileError> {
+    let v: T = load_toml(path)?;
+    v.validate().map_err(|message| ProfileError::Invalid {
+        path: path.display().to_string(),
+        message,
+    })?;
+    Ok(v)
+}
+
 /// `line L, column C: message` from a toml error.
 fn describe(e: &toml::de::Error, text: &str) -> String {
     let msg = plain_types(e.message().trim());

@@ -14,21 +14,7 @@ use synctwin::twin::erp::{Catalogue, ErpConfig, ErpProfile, ErpTwin};
 
 use crate::helpers::{serve, split, Transport};
 
-/// Runs a contract on both transports.
-macro_rules! erp_on_both_transports {
-    ($($name:ident),* $(,)?) => {
-        mod hyper_transport {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::helpers::Transport::Hyper).await })*
-        }
-        mod wiremock_transport {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::helpers::Transport::Wiremock).await })*
-        }
-    };
-}
-
-erp_on_both_transports!(
+on_both_transports!(
     auth_uses_client_credentials_and_tokens_expire,
     paging_follows_next_links_and_filters,
     bad_requests_get_odata_errors,

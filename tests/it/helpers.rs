@@ -172,6 +172,21 @@ pub fn fixture_twin_scaled(profile: ShopwareProfile, speed: f64) -> Arc<Shopware
     ShopwareTwin::new(profile, fixture_store(), creds, 7, clock, ObservationLog::new())
 }
 
+/// Runs each named contract `async fn name(t: Transport)` on both transports,
+/// as tests in `hyper_transport` and `wiremock_transport` submodules.
+macro_rules! on_both_transports {
+    ($($name:ident),* $(,)?) => {
+        mod hyper_transport {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(crate::helpers::Transport::Hyper).await })*
+        }
+        mod wiremock_transport {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(crate::helpers::Transport::Wiremock).await })*
+        }
+    };
+}
+
 /// Which transport serves the twin in a test.
 #[derive(Debug, Clone, Copy)]
 pub enum Transport {

@@ -6,10 +6,11 @@
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
 //! - `erp`: the ERP twin's contract suite, run on both transports.
+#[macro_use]
+mod helpers;
 mod conformance;
 mod engine;
 mod erp;
-mod helpers;
 mod resilience;
 mod shopware;
 mod storefront;

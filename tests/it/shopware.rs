@@ -11,20 +11,6 @@ use synctwin::twin::shopware::ShopwareProfile;
 
 use crate::helpers::{code, fixture_twin, serve, split, Admin, Ids, Transport};
 
-/// Runs a contract on both transports.
-macro_rules! on_both_transports {
-    ($($name:ident),* $(,)?) => {
-        mod hyper_transport {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::helpers::Transport::Hyper).await })*
-        }
-        mod wiremock_transport {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::helpers::Transport::Wiremock).await })*
-        }
-    };
-}
-
 on_both_transports!(
     auth_tokens_expire_and_errors_use_league_codes,
     failed_logins_are_throttled_and_success_resets,

@@ -84,15 +84,6 @@ impl ErpClient {
         self
     }
 
-    async fn pace(&self) {
-        if let Some(p) = &self.pacer {
-            let wait = p.reserve(self.clock.now());
-            if !wait.is_zero() {
-                tokio::time::sleep(self.clock.speed().to_wall(wait)).await;
-            }
-        }
-    }
-
     async fn token(&self) -> Result<String, CallError> {
         let mut s = self.session.lock().await;
         let now = self.clock.now();
@@ -114,11 +105,11 @@ impl ErpClient {
             .body(form)
             .send()
             .await
-            .map_err(|e| no_answer(endpoint, &e))?;
-        let v = read(endpoint, resp).await?;
+            .map_err(|e| super::no_answer(endpoint, &e))?;
+        let v = super::read(endpoint, resp, super::Dialect::OData).await?;
         let token = v["access_token"]
             .as_str()
-            .ok_or_else(|| protocol(endpoint, "no access_token"))?
+            .ok_or_else(|| super::protocol(endpoint, "no access_token"))?
             .to_string();
         let ttl = v["expires_in"].as_u64().unwrap_or(3599);
         s.token = Some((token.clone(), now.plus(Duration::from_secs(ttl))));
@@ -135,7 +126,7 @@ impl ErpClient {
         let id = v
             .pointer("/value/0/id")
             .and_then(Value::as_str)
-            .ok_or_else(|| protocol("GET companies", "no company"))?;
+            .ok_or_else(|| super::protocol("GET companies", "no company"))?;
         let base = format!("{}/api/v2.0/companies({id})", self.root);
         self.session.lock().await.company_base = Some(base.clone());
         Ok(base)
@@ -149,13 +140,13 @@ impl ErpClient {
         );
         for attempt in 0..2 {
             let token = self.token().await?;
-            self.pace().await;
+            super::pace(&self.pacer, &self.clock).await;
             let mut req = self.http.request(method.clone(), url).bearer_auth(&token);
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req.send().await.map_err(|e| no_answer(&endpoint, &e))?;
-            match read(&endpoint, resp).await {
+            let resp = req.send().await.map_err(|e| super::no_answer(&endpoint, &e))?;
+            match super::read(&endpoint, resp, super::Dialect::OData).await {
                 Err(CallError::Status { status: 401, .. }) if attempt == 0 => self.session.lock().await.token = None,
                 other => return other,
             }
@@ -203,7 +194,7 @@ impl ErpClient {
                     .await?;
                 created["number"]
                     .as_str()
-                    .ok_or_else(|| protocol("POST customers", "no number"))?
+                    .ok_or_else(|| super::protocol("POST customers", "no number"))?
                     .to_string()
             }
         };
@@ -251,7 +242,7 @@ impl ErpApi for ErpClient {
         v["number"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| protocol("POST salesOrders", "no number in the answer"))
+            .ok_or_else(|| super::protocol("POST salesOrders", "no number in the answer"))
     }
 
     async fn items_since(&self, since: Option<&str>) -> Result<Vec<ErpItem>, CallError> {
@@ -313,63 +304,6 @@ impl ErpApi for ErpClient {
             })
             .collect())
     }
-}
-
-fn no_answer(endpoint: &str, e: &reqwest::Error) -> CallError {
-    CallError::NoAnswer {
-        endpoint: endpoint.to_string(),
-        reason: if e.is_timeout() {
-            "timed out".into()
-        } else {
-            e.to_string()
-        },
-    }
-}
-
-fn protocol(endpoint: &str, reason: &str) -> CallError {
-    CallError::Protocol {
-        endpoint: endpoint.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-async fn read(endpoint: &str, resp: reqwest::Response) -> Result<Value, CallError> {
-    let status = resp.status().as_u16();
-    let wait = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::engine::backoff::parse_retry_after(v, time::OffsetDateTime::now_utc()));
-    let bytes = resp.bytes().await.map_err(|e| CallError::NoAnswer {
-        endpoint: endpoint.to_string(),
-        reason: e.to_string(),
-    })?;
-    let body: Value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect()))
-    };
-    if (200..300).contains(&status) {
-        return Ok(body);
-    }
-    let summary = body
-        .pointer("/error/code")
-        .and_then(Value::as_str)
-        .map(|c| {
-            format!(
-                "{c} {}",
-                body.pointer("/error/message").and_then(Value::as_str).unwrap_or("")
-            )
-        })
-        .unwrap_or_else(|| body.to_string().chars().take(120).collect());
-    Err(CallError::Status {
-        endpoint: endpoint.to_string(),
-        status,
-        retry_after: wait,
-        body,
-        summary,
-    })
 }
 
 #[cfg(test)]

@@ -55,3 +55,95 @@ impl CallError {
         }
     }
 }
+
+/// Whose error format an answer is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `{"errors":[{code, detail, meta.parameters.seconds}]}`
+    Shopware,
+    /// OData `{"error":{code, message}}`
+    OData,
+}
+
+pub(crate) fn no_answer(endpoint: &str, e: &reqwest::Error) -> CallError {
+    let reason = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        format!("cannot connect ({e})")
+    } else {
+        e.to_string()
+    };
+    CallError::NoAnswer {
+        endpoint: endpoint.to_string(),
+        reason,
+    }
+}
+
+pub(crate) fn protocol(endpoint: &str, reason: &str) -> CallError {
+    CallError::Protocol {
+        endpoint: endpoint.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads an answer: JSON on success (Null for an empty body), a classified
+/// error otherwise, with the wait the system asked for (the `Retry-After`
+/// header, or Shopware's `meta.parameters.seconds`).
+pub(crate) async fn read(endpoint: &str, resp: reqwest::Response, dialect: Dialect) -> Result<Value, CallError> {
+    let status = resp.status().as_u16();
+    let header_wait = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| super::backoff::parse_retry_after(v, time::OffsetDateTime::now_utc()));
+    let bytes = resp.bytes().await.map_err(|e| CallError::NoAnswer {
+        endpoint: endpoint.to_string(),
+        reason: e.to_string(),
+    })?;
+    let body: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect()))
+    };
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    let text = |p: &str| body.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let (summary, body_wait) = match dialect {
+        Dialect::Shopware if body.pointer("/errors/0").is_some() => (
+            format!("{} {}", text("/errors/0/code"), text("/errors/0/detail")),
+            body.pointer("/errors/0/meta/parameters/seconds")
+                .and_then(Value::as_u64)
+                .map(Duration::from_secs),
+        ),
+        Dialect::OData if body.pointer("/error/code").is_some() => {
+            (format!("{} {}", text("/error/code"), text("/error/message")), None)
+        }
+        _ => (
+            body.as_str()
+                .map_or_else(|| body.to_string(), str::to_string)
+                .chars()
+                .take(120)
+                .collect(),
+            None,
+        ),
+    };
+    Err(CallError::Status {
+        endpoint: endpoint.to_string(),
+        status,
+        retry_after: header_wait.or(body_wait),
+        body,
+        summary,
+    })
+}
+
+/// Waits for the next paced slot, if the client is paced.
+pub(crate) async fn pace(pacer: &Option<std::sync::Arc<super::pacing::Pacer>>, clock: &crate::clock::SharedClock) {
+    if let Some(p) = pacer {
+        let wait = p.reserve(clock.now());
+        if !wait.is_zero() {
+            tokio::time::sleep(clock.speed().to_wall(wait)).await;
+        }
+    }
+}

@@ -64,15 +64,6 @@ impl ShopwareClient {
         self
     }
 
-    async fn pace(&self) {
-        if let Some(p) = &self.pacer {
-            let wait = p.reserve(self.clock.now());
-            if !wait.is_zero() {
-                tokio::time::sleep(self.clock.speed().to_wall(wait)).await;
-            }
-        }
-    }
-
     /// Tokens fetched so far (a careful client fetches one per TTL).
     pub fn tokens_fetched(&self) -> u64 {
         self.tokens_fetched.load(std::sync::atomic::Ordering::Relaxed)
@@ -94,11 +85,11 @@ impl ShopwareClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| no_answer(endpoint, &e))?;
-        let v = read(endpoint, resp).await?;
+            .map_err(|e| super::no_answer(endpoint, &e))?;
+        let v = super::read(endpoint, resp, super::Dialect::Shopware).await?;
         let value = v["access_token"]
             .as_str()
-            .ok_or_else(|| protocol(endpoint, "no access_token in the token response"))?;
+            .ok_or_else(|| super::protocol(endpoint, "no access_token in the token response"))?;
         let ttl = v["expires_in"].as_u64().unwrap_or(600);
         self.tokens_fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *guard = Some(Token {
@@ -120,7 +111,7 @@ impl ShopwareClient {
         let endpoint = format!("{method} {path}");
         for attempt in 0..2 {
             let token = self.bearer().await?;
-            self.pace().await;
+            super::pace(&self.pacer, &self.clock).await;
             let mut req = self
                 .http
                 .request(method.clone(), format!("{}{}", self.base, path))
@@ -132,8 +123,8 @@ impl ShopwareClient {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let resp = req.send().await.map_err(|e| no_answer(&endpoint, &e))?;
-            match read(&endpoint, resp).await {
+            let resp = req.send().await.map_err(|e| super::no_answer(&endpoint, &e))?;
+            match super::read(&endpoint, resp, super::Dialect::Shopware).await {
                 Err(CallError::Status { status: 401, .. }) if attempt == 0 => {
                     *self.token.lock().await = None;
                 }
@@ -289,70 +280,4 @@ impl crate::engine::ports::ShopApi for ShopwareClient {
         };
         self.patch("product", &id, &json!({"stock": stock})).await
     }
-}
-
-fn no_answer(endpoint: &str, e: &reqwest::Error) -> CallError {
-    let reason = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        format!("cannot connect ({e})")
-    } else {
-        e.to_string()
-    };
-    CallError::NoAnswer {
-        endpoint: endpoint.to_string(),
-        reason,
-    }
-}
-
-fn protocol(endpoint: &str, reason: &str) -> CallError {
-    CallError::Protocol {
-        endpoint: endpoint.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-/// Reads an answer: JSON on success (empty for 204), a classified error otherwise.
-async fn read(endpoint: &str, resp: reqwest::Response) -> Result<Value, CallError> {
-    let status = resp.status().as_u16();
-    let header_wait = resp
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::engine::backoff::parse_retry_after(v, time::OffsetDateTime::now_utc()));
-    let bytes = resp.bytes().await.map_err(|e| CallError::NoAnswer {
-        endpoint: endpoint.to_string(),
-        reason: e.to_string(),
-    })?;
-    let body: Value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect()))
-    };
-    if (200..300).contains(&status) {
-        return Ok(body);
-    }
-    // Shopware puts the wait in the body too (`meta.parameters.seconds`).
-    let body_wait = body
-        .pointer("/errors/0/meta/parameters/seconds")
-        .and_then(Value::as_u64)
-        .map(Duration::from_secs);
-    let summary = body
-        .pointer("/errors/0")
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["code"].as_str().unwrap_or(""),
-                e["detail"].as_str().unwrap_or("")
-            )
-        })
-        .unwrap_or_else(|| body.as_str().unwrap_or("").chars().take(120).collect());
-    Err(CallError::Status {
-        endpoint: endpoint.to_string(),
-        status,
-        retry_after: header_wait.or(body_wait),
-        body,
-        summary,
-    })
 }

@@ -15,7 +15,7 @@ use super::totals::{Rounding, RoundingMode};
 use crate::clock::serde_duration;
 use crate::twin::capacity::PoolConfig;
 use crate::twin::faults::FaultConfig;
-use crate::twin::profile::{load_toml, parse_toml, ProfileError};
+use crate::twin::profile::ProfileError;
 use crate::twin::ratelimit::RuleConfig;
 
 /// The shipped default (Business Central).
@@ -170,26 +170,18 @@ impl ErpProfile {
 
     /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(origin: &str, text: &str) -> Result<Self, ProfileError> {
-        let p: ErpProfile = parse_toml(origin, text)?;
-        p.validate().map_err(|message| ProfileError::Invalid {
-            path: origin.to_string(),
-            message,
-        })?;
-        Ok(p)
+        crate::twin::profile::parse_validated(origin, text)
     }
 
     /// Reads, parses and validates a profile file.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
-        let p: ErpProfile = load_toml(path)?;
-        p.validate().map_err(|message| ProfileError::Invalid {
-            path: path.display().to_string(),
-            message,
-        })?;
-        Ok(p)
+        crate::twin::profile::load_validated(path)
     }
+}
 
+impl crate::twin::profile::Validate for ErpProfile {
     /// Checks what serde cannot; the message names the key.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.api.max_page_size == 0 {
             return Err("api.max_page_size must be at least 1".into());
         }
@@ -256,7 +248,9 @@ impl ErpProfile {
         }
         Ok(())
     }
+}
 
+impl ErpProfile {
     /// Tax code → rate in basis points.
     pub fn tax_rates(&self) -> BTreeMap<String, i64> {
         self.tax_codes

@@ -344,17 +344,7 @@ impl ErpState {
 }
 
 fn ts(t: SimTime, epoch: OffsetDateTime) -> String {
-    let dt = epoch + t.as_duration();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.millisecond()
-    )
+    crate::clock::rfc3339_ms_z(epoch + t.as_duration())
 }
 
 fn date(t: SimTime, epoch: OffsetDateTime) -> String {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::serde_duration;
 use crate::twin::capacity::PoolConfig;
 use crate::twin::faults::FaultConfig;
-use crate::twin::profile::{load_toml, parse_toml, ProfileError};
+use crate::twin::profile::ProfileError;
 use crate::twin::ratelimit::RuleConfig;
 
 /// The shipped default: a self-hosted Shopware 6.6 (no API rate limits, capacity-bound).
@@ -80,24 +80,16 @@ impl ShopwareProfile {
     }
 
     pub fn parse(origin: &str, text: &str) -> Result<Self, ProfileError> {
-        let p: ShopwareProfile = parse_toml(origin, text)?;
-        p.validate().map_err(|message| ProfileError::Invalid {
-            path: origin.to_string(),
-            message,
-        })?;
-        Ok(p)
+        crate::twin::profile::parse_validated(origin, text)
     }
 
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
-        let p: ShopwareProfile = load_toml(path)?;
-        p.validate().map_err(|message| ProfileError::Invalid {
-            path: path.display().to_string(),
-            message,
-        })?;
-        Ok(p)
+        crate::twin::profile::load_validated(path)
     }
+}
 
-    pub fn validate(&self) -> Result<(), String> {
+impl crate::twin::profile::Validate for ShopwareProfile {
+    fn validate(&self) -> Result<(), String> {
         self.pool.validate().map_err(|e| format!("pool: {e}"))?;
         self.faults.validate()?;
         for r in &self.rate_limits {
