@@ -166,6 +166,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_engine_configs_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/engine");
+        let careful = EngineConfig::load(&dir.join("careful.toml")).unwrap();
+        assert!(careful.export.lookup_before_create);
+        let naive = EngineConfig::load(&dir.join("naive.toml")).unwrap();
+        assert!(!naive.export.lookup_before_create);
+        assert_eq!(naive.inventory.policy, crate::engine::stock_policy::StockPolicy::OnHand);
+    }
+
+    #[test]
     fn an_empty_file_gives_the_careful_defaults() {
         let c = EngineConfig::parse("e.toml", "").unwrap();
         assert!(c.export.lookup_before_create);
