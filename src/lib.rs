@@ -13,10 +13,12 @@
 //!   transports, shared limits, faults and tokens, and the twins themselves:
 //!   [`twin::shopware`] and [`twin::erp`].
 //! - [`engine`]: the reference sync engine's decision logic.
+//! - [`report`]: the versioned run report and its formats.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
 pub mod cli;
 pub mod clock;
 pub mod engine;
 pub mod observe;
+pub mod report;
 pub mod twin;

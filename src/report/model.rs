@@ -1,0 +1,176 @@
+//! `RunReport`: the one versioned result of a run. Every other format (terminal
+//! tables, Markdown, HTML, JUnit) is rendered from it, and its JSON schema is
+//! committed under `reports/`. Times are scenario time in milliseconds unless a
+//! field says otherwise; maps are BTreeMaps so the JSON is stable.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub version: u32,
+    pub scenario: ScenarioInfo,
+    /// Thresholds and their outcome; the verdict is `passed` when all pass.
+    pub verdict: Verdict,
+    pub latency: Latency,
+    pub rate_limits: RateLimits,
+    pub reconciliation: Reconciliation,
+    pub harness: Harness,
+    /// Per-interval timelines for charts.
+    pub timeline: Vec<TimelinePoint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub seed: u64,
+    /// Scenario duration in ms.
+    pub duration_ms: u64,
+    pub speed: f64,
+    pub engine: String,
+    pub shopware_profile: String,
+    pub erp_profile: String,
+    /// RFC 3339 wall-clock start of the run.
+    pub started_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub passed: bool,
+    pub thresholds: Vec<ThresholdResult>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// Metric path, e.g. `latency.order_export.p95`.
+    pub metric: String,
+    /// As written in the scenario, e.g. `< 5m`.
+    pub condition: String,
+    /// The measured value in the metric's unit (ms for latencies, counts, ratios).
+    pub actual: Option<f64>,
+    pub passed: bool,
+}
+
+/// A latency distribution in scenario milliseconds (HDR histogram, 3 significant figures).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Order placed in Shopware → order created in the ERP.
+    pub order_export: Distribution,
+    /// ERP stock change → Shopware shows the right figure.
+    pub stock_sync: Distribution,
+    /// Shipment posted in the ERP → Shopware delivery shipped with tracking.
+    pub shipment_sync: Distribution,
+    /// Age of the oldest unexported order, sampled per interval (ms).
+    pub oldest_unexported_max_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStats {
+    pub requests: u64,
+    /// Responses by status code (as text keys for JSON).
+    pub by_status: BTreeMap<String, u64>,
+    pub records: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RateLimits {
+    /// `shopware` / `erp` → route label → counts.
+    pub endpoints: BTreeMap<String, BTreeMap<String, EndpointStats>>,
+    pub throttled_429: u64,
+    pub throttled_with_retry_after: u64,
+    /// Requests a client sent before the `Retry-After` it was given had passed.
+    pub retry_after_violations: u64,
+    pub server_errors_5xx: u64,
+    pub peak_requests_per_second: f64,
+    /// Stock updates per second achieved against the profile's ceiling.
+    pub stock_updates_per_second: f64,
+    pub stock_updates_ceiling_per_second: f64,
+    /// 429s / all requests.
+    pub ratio_429: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MoneyDelta {
+    pub order_number: String,
+    pub shop_gross: f64,
+    pub erp_gross: f64,
+    pub delta_gross: f64,
+    pub delta_net: f64,
+    /// Tax rate (as text) → delta.
+    pub delta_tax: BTreeMap<String, f64>,
+    pub within_tolerance: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StockMismatch {
+    pub sku: String,
+    pub shopware: i64,
+    pub erp_available: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionCount {
+    pub category: String,
+    pub owner: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    pub shop_orders: u64,
+    pub erp_orders: u64,
+    pub missing_orders: u64,
+    pub duplicated_orders: u64,
+    pub orphaned_orders: u64,
+    /// Orders whose money differs beyond the tolerance (up to 100 listed).
+    pub money_deltas: Vec<MoneyDelta>,
+    pub orders_outside_tolerance: u64,
+    pub total_delta_gross: f64,
+    pub stock_mismatches: Vec<StockMismatch>,
+    pub oversell_events: u64,
+    pub oversold_units: i64,
+    pub resurrected_units: i64,
+    /// Guest orders booked on a customer shared with another guest.
+    pub guests_merged: u64,
+    pub exceptions: Vec<ExceptionCount>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Harness {
+    pub wall_seconds: f64,
+    pub achieved_speed: f64,
+    /// How late traffic events ran against their scenario time (ms, scenario).
+    pub scheduler_lag_p99_ms: f64,
+    pub scheduler_lag_max_ms: f64,
+    pub peak_rss_mib: f64,
+    /// Set when the speed is too high for reported latencies to be trusted.
+    pub warnings: Vec<String>,
+}
+
+/// One interval of the run (for charts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    pub t_ms: u64,
+    pub requests: u64,
+    pub throttled: u64,
+    pub orders_placed: u64,
+    pub orders_exported: u64,
+    /// Orders placed and not yet in the ERP at the end of the interval.
+    pub backlog: u64,
+    /// Worst stock lag observed in the interval (ms).
+    pub stock_lag_ms: f64,
+}
