@@ -8,6 +8,7 @@
 //! # Layout
 //!
 //! - [`clock`]: scenario time, the speed factor, conversions.
+//! - [`measure`]: latencies, backlog and throttling computed from observations.
 //! - [`observe`]: timestamped observations and request counters from the twins.
 //! - [`twin`]: the transport-independent twin core, the hyper and wiremock
 //!   transports, shared limits, faults and tokens, and the twins themselves:
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod clock;
 pub mod engine;
+pub mod measure;
 pub mod observe;
 pub mod report;
 pub mod twin;

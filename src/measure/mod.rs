@@ -1,0 +1,343 @@
+//! Measurement at the twins (DESIGN.md principle 1): latencies, backlog and
+//! throttling over time, computed only from what the twins observed, never from
+//! an engine's log, so the same numbers judge the reference engine and any
+//! external integration.
+//!
+//! - order export: `OrderPlaced` in Shopware → `ErpOrderCreated` with that
+//!   order number as external document number (the first one, if duplicated);
+//! - stock sync: an ERP receipt or adjustment (`ErpStockMoved`, not a shipment)
+//!   → the next stock write of that SKU in Shopware;
+//! - shipment sync: `ErpShipmentPosted` → the tracking number appearing on the
+//!   order's delivery in Shopware (`TrackingSet`).
+//!
+//! Distributions are HDR histograms with 3 significant figures, in scenario ms.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::clock::SimTime;
+use crate::observe::{Event, Observation, System};
+use crate::report::model::{Distribution, Latency, TimelinePoint};
+
+/// A latency recorder in scenario milliseconds: percentiles from an HDR
+/// histogram (3 significant figures), max and mean exact.
+#[derive(Debug)]
+pub struct Recorder {
+    hist: Histogram<u64>,
+    max_ms: u64,
+    sum_ms: u128,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        // Up to 30 scenario days in ms; 3 significant figures.
+        let hist = Histogram::new_with_bounds(1, 30 * 86_400_000, 3).expect("valid histogram bounds");
+        Recorder {
+            hist,
+            max_ms: 0,
+            sum_ms: 0,
+        }
+    }
+}
+
+impl Recorder {
+    pub fn record(&mut self, d: Duration) {
+        let ms = d.as_millis() as u64;
+        self.max_ms = self.max_ms.max(ms);
+        self.sum_ms += u128::from(ms);
+        // Values beyond the bound are clamped rather than lost.
+        let _ = self.hist.record(ms.clamp(1, self.hist.high()));
+    }
+
+    pub fn distribution(&self) -> Distribution {
+        if self.hist.is_empty() {
+            return Distribution::default();
+        }
+        let q = |p: f64| (self.hist.value_at_quantile(p) as f64).min(self.max_ms as f64);
+        let count = self.hist.len();
+        Distribution {
+            count,
+            p50_ms: q(0.50),
+            p95_ms: q(0.95),
+            p99_ms: q(0.99),
+            max_ms: self.max_ms as f64,
+            mean_ms: self.sum_ms as f64 / count as f64,
+        }
+    }
+}
+
+/// Everything measured from one run's observations.
+#[derive(Debug, Default)]
+pub struct Measured {
+    pub latency: Latency,
+    pub timeline: Vec<TimelinePoint>,
+}
+
+/// Measures a run: `obs` in any order, `end` the scenario end, one timeline
+/// point per `interval`.
+pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measured {
+    let mut sorted: Vec<&Observation> = obs.iter().collect();
+    sorted.sort_by_key(|o| o.at);
+    let (mut export, mut stock, mut ship) = (Recorder::default(), Recorder::default(), Recorder::default());
+    // order number -> placed at; removed once exported.
+    let mut unexported: BTreeMap<String, SimTime> = BTreeMap::new();
+    // sku -> earliest ERP change not yet reflected in Shopware.
+    let mut stock_pending: BTreeMap<String, SimTime> = BTreeMap::new();
+    // (order number, tracking) -> posted at.
+    let mut ship_pending: BTreeMap<(String, String), SimTime> = BTreeMap::new();
+    let step = interval.max(Duration::from_millis(1));
+    let mut timeline: Vec<TimelinePoint> = Vec::new();
+    let mut oldest_max = 0f64;
+    let mut point = TimelinePoint::default();
+    let mut next_edge = SimTime::ZERO.plus(step);
+    let mut flush = |point: &mut TimelinePoint,
+                     at: SimTime,
+                     unexported: &BTreeMap<String, SimTime>,
+                     timeline: &mut Vec<TimelinePoint>,
+                     oldest_max: &mut f64| {
+        point.t_ms = at.as_millis();
+        point.backlog = unexported.len() as u64;
+        if let Some(oldest) = unexported.values().min() {
+            *oldest_max = oldest_max.max(at.saturating_sub(*oldest).as_millis() as f64);
+        }
+        timeline.push(std::mem::take(point));
+    };
+    for o in sorted {
+        while o.at >= next_edge {
+            flush(&mut point, next_edge, &unexported, &mut timeline, &mut oldest_max);
+            next_edge = next_edge.plus(step);
+        }
+        match (&o.event, o.system) {
+            (Event::OrderPlaced { order_number, .. }, _) => {
+                point.orders_placed += 1;
+                unexported.entry(order_number.clone()).or_insert(o.at);
+            }
+            (
+                Event::ErpOrderCreated {
+                    external_document_number,
+                    ..
+                },
+                _,
+            ) => {
+                if let Some(placed) = unexported.remove(external_document_number) {
+                    export.record(o.at.saturating_sub(placed));
+                    point.orders_exported += 1;
+                }
+            }
+            (Event::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
+                stock_pending.entry(sku.clone()).or_insert(o.at);
+            }
+            (Event::StockWritten { sku, via, .. }, System::Shopware) if via == "sync" || via == "patch" => {
+                if let Some(changed) = stock_pending.remove(sku) {
+                    let lag = o.at.saturating_sub(changed);
+                    stock.record(lag);
+                    point.stock_lag_ms = point.stock_lag_ms.max(lag.as_millis() as f64);
+                }
+            }
+            (
+                Event::ErpShipmentPosted {
+                    external_document_number,
+                    tracking_number: Some(t),
+                    ..
+                },
+                _,
+            ) => {
+                ship_pending
+                    .entry((external_document_number.clone(), t.clone()))
+                    .or_insert(o.at);
+            }
+            (
+                Event::TrackingSet {
+                    order_number: Some(n),
+                    codes,
+                    ..
+                },
+                _,
+            ) => {
+                for c in codes {
+                    if let Some(posted) = ship_pending.remove(&(n.clone(), c.clone())) {
+                        ship.record(o.at.saturating_sub(posted));
+                    }
+                }
+            }
+            (Event::Throttled { .. }, _) => point.throttled += 1,
+            _ => {}
+        }
+    }
+    while next_edge <= end.plus(step) {
+        flush(
+            &mut point,
+            next_edge.min(end),
+            &unexported,
+            &mut timeline,
+            &mut oldest_max,
+        );
+        if next_edge >= end {
+            break;
+        }
+        next_edge = next_edge.plus(step);
+    }
+    Measured {
+        latency: Latency {
+            order_export: export.distribution(),
+            stock_sync: stock.distribution(),
+            shipment_sync: ship.distribution(),
+            oldest_unexported_max_ms: oldest_max,
+        },
+        timeline,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::SkuQty;
+
+    fn at(s: f64, system: System, event: Event) -> Observation {
+        Observation {
+            at: SimTime::from_secs_f64(s),
+            system,
+            event,
+        }
+    }
+
+    fn placed(s: f64, n: &str) -> Observation {
+        at(
+            s,
+            System::Shopware,
+            Event::OrderPlaced {
+                order_id: n.into(),
+                order_number: n.into(),
+                guest: false,
+                lines: vec![],
+                gross: 1.0,
+            },
+        )
+    }
+
+    fn created(s: f64, n: &str) -> Observation {
+        at(
+            s,
+            System::Erp,
+            Event::ErpOrderCreated {
+                number: format!("S-{n}"),
+                external_document_number: n.into(),
+                customer_number: "C".into(),
+                lines: vec![SkuQty {
+                    sku: "SW1".into(),
+                    qty: 1,
+                }],
+                total_including_tax: 1.0,
+            },
+        )
+    }
+
+    #[test]
+    fn known_latencies_come_out_within_hdr_precision() {
+        // 100 orders exported after exactly 30 s, and one after 300 s.
+        let mut obs = Vec::new();
+        for i in 0..100 {
+            obs.push(placed(i as f64, &i.to_string()));
+            obs.push(created(i as f64 + 30.0, &i.to_string()));
+        }
+        obs.push(placed(500.0, "slow"));
+        obs.push(created(800.0, "slow"));
+        // A duplicate creation is not a second export.
+        obs.push(created(900.0, "slow"));
+        let m = measure(&obs, SimTime::from_secs_f64(1000.0), Duration::from_secs(60));
+        let d = &m.latency.order_export;
+        assert_eq!(d.count, 101);
+        assert!((d.p50_ms - 30_000.0).abs() / 30_000.0 < 0.001, "{d:?}");
+        assert!((d.max_ms - 300_000.0).abs() / 300_000.0 < 0.001, "{d:?}");
+        assert!((m.latency.oldest_unexported_max_ms - 300_000.0).abs() <= 60_000.0);
+    }
+
+    #[test]
+    fn stock_and_shipment_lags_pair_the_right_events() {
+        let obs = vec![
+            at(
+                10.0,
+                System::Erp,
+                Event::ErpStockMoved {
+                    sku: "SW1".into(),
+                    before: 0,
+                    after: 5,
+                    reason: "receipt".into(),
+                },
+            ),
+            at(
+                12.0,
+                System::Erp,
+                Event::ErpStockMoved {
+                    sku: "SW1".into(),
+                    before: 5,
+                    after: 4,
+                    reason: "shipment S-1".into(),
+                },
+            ),
+            at(
+                70.0,
+                System::Shopware,
+                Event::StockWritten {
+                    sku: "SW1".into(),
+                    before: 0,
+                    after: 5,
+                    via: "sync".into(),
+                    available: true,
+                },
+            ),
+            at(
+                80.0,
+                System::Shopware,
+                Event::StockWritten {
+                    sku: "SW1".into(),
+                    before: 5,
+                    after: 4,
+                    via: "order".into(),
+                    available: true,
+                },
+            ),
+            at(
+                100.0,
+                System::Erp,
+                Event::ErpShipmentPosted {
+                    number: "S".into(),
+                    external_document_number: "10001".into(),
+                    tracking_number: Some("1Z".into()),
+                    lines: vec![],
+                },
+            ),
+            at(
+                160.0,
+                System::Shopware,
+                Event::TrackingSet {
+                    delivery_id: "d".into(),
+                    order_number: Some("10001".into()),
+                    codes: vec!["1Z".into()],
+                },
+            ),
+        ];
+        let m = measure(&obs, SimTime::from_secs_f64(200.0), Duration::from_secs(60));
+        assert_eq!(m.latency.stock_sync.count, 1);
+        assert_eq!(m.latency.stock_sync.max_ms, 60_000.0);
+        assert_eq!(m.latency.shipment_sync.max_ms, 60_000.0);
+    }
+
+    #[test]
+    fn the_timeline_counts_per_interval_and_tracks_the_backlog() {
+        let obs = vec![
+            placed(5.0, "a"),
+            placed(65.0, "b"),
+            created(70.0, "a"),
+            placed(130.0, "c"),
+        ];
+        let m = measure(&obs, SimTime::from_secs_f64(180.0), Duration::from_secs(60));
+        let placed: Vec<u64> = m.timeline.iter().map(|p| p.orders_placed).collect();
+        let backlog: Vec<u64> = m.timeline.iter().map(|p| p.backlog).collect();
+        assert_eq!(placed, vec![1, 1, 1]);
+        assert_eq!(backlog, vec![1, 1, 2]);
+        assert_eq!(m.timeline[1].orders_exported, 1);
+    }
+}
