@@ -14,6 +14,7 @@
 //!   transports, shared limits, faults and tokens, and the twins themselves:
 //!   [`twin::shopware`] and [`twin::erp`].
 //! - [`engine`]: the reference sync engine's decision logic.
+//! - [`reconcile`]: the twins' end states compared: orders, money, stock, guests.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
@@ -22,5 +23,6 @@ pub mod clock;
 pub mod engine;
 pub mod measure;
 pub mod observe;
+pub mod reconcile;
 pub mod report;
 pub mod twin;

@@ -92,11 +92,11 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
     let mut oldest_max = 0f64;
     let mut point = TimelinePoint::default();
     let mut next_edge = SimTime::ZERO.plus(step);
-    let mut flush = |point: &mut TimelinePoint,
-                     at: SimTime,
-                     unexported: &BTreeMap<String, SimTime>,
-                     timeline: &mut Vec<TimelinePoint>,
-                     oldest_max: &mut f64| {
+    let flush = |point: &mut TimelinePoint,
+                 at: SimTime,
+                 unexported: &BTreeMap<String, SimTime>,
+                 timeline: &mut Vec<TimelinePoint>,
+                 oldest_max: &mut f64| {
         point.t_ms = at.as_millis();
         point.backlog = unexported.len() as u64;
         if let Some(oldest) = unexported.values().min() {

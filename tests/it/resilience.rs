@@ -163,39 +163,58 @@ async fn drain(e: &mut Engine<ShopwareClient, ErpClient>, w: &World, max_ticks: 
     panic!("the engine did not drain within {max_ticks} ticks");
 }
 
+/// Checks the end state with the reconciliation the reports use: nothing
+/// duplicated or orphaned, every order in the ERP or parked with a reason, and
+/// Shopware's stock equal to the ERP's available stock.
 fn assert_exactly_once_and_stock_matches(w: &World, state: &EngineState, orders: &[String]) {
-    let mut per_ext: BTreeMap<String, usize> = BTreeMap::new();
+    use synctwin::reconcile::{erp_orders, reconcile, shop_orders};
     let erp = w.erp.snapshot();
-    for o in erp.orders.values() {
-        *per_ext.entry(o.external_document_number.clone()).or_default() += 1;
-    }
+    let shop = shop_orders(&w.shop.read());
+    let shop_stock: BTreeMap<String, i64> = erp
+        .items
+        .keys()
+        .filter_map(|sku| w.shop.stock_of(sku).map(|(s, _)| (sku.clone(), s)))
+        .collect();
+    let available: BTreeMap<String, i64> = erp
+        .items
+        .iter()
+        .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+        .map(|(sku, i)| (sku.clone(), i.available()))
+        .collect();
+    let r = reconcile(&shop, &erp_orders(&erp), &shop_stock, &available);
+    assert_eq!((r.duplicated_orders, r.orphaned_orders), (0, 0), "{r:?}");
     let parked: Vec<String> = state
         .exceptions(false)
         .unwrap()
         .iter()
         .map(|e| e.subject.clone())
         .collect();
+    let in_erp: std::collections::BTreeSet<&str> = erp
+        .orders
+        .values()
+        .map(|o| o.external_document_number.as_str())
+        .collect();
     for n in orders {
-        let count = per_ext.get(n).copied().unwrap_or(0);
         assert!(
-            count == 1 || (count == 0 && parked.contains(n)),
-            "order {n} is in the ERP {count} times"
+            in_erp.contains(n.as_str()) || parked.contains(n),
+            "order {n} is neither in the ERP nor parked"
         );
     }
-    assert!(
-        per_ext.values().all(|c| *c == 1),
-        "duplicates: {:?}",
-        per_ext.iter().filter(|(_, c)| **c > 1).collect::<Vec<_>>()
+    assert_eq!(
+        r.missing_orders as usize,
+        orders.iter().filter(|n| !in_erp.contains(n.as_str())).count()
     );
-    let mut mismatches = Vec::new();
-    for (sku, item) in &erp.items {
-        if let Some((stock, _)) = w.shop.stock_of(sku) {
-            if item.item_type.as_str() == "Inventory" && stock != item.available().max(0) {
-                mismatches.push((sku.clone(), stock, item.available()));
-            }
-        }
-    }
-    assert!(mismatches.is_empty(), "Shopware stock vs ERP available: {mismatches:?}");
+    assert!(
+        r.stock_mismatches.is_empty(),
+        "Shopware stock vs ERP available: {:?}",
+        r.stock_mismatches
+    );
+    assert_eq!(
+        r.orders_outside_tolerance,
+        0,
+        "the ERP's own totals agree with Shopware's: {:?}",
+        r.money_deltas.first()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,310 @@
+//! End-of-run reconciliation: the twins' final states compared, the way a
+//! finance or operations lead would (ERP.md §4): orders missing in the ERP,
+//! duplicated, orphaned; per-order deltas of gross, net and tax per rate
+//! against a tolerance of 0.005 × (lines + 1); Shopware stock against the
+//! ERP's available stock; guests merged into one ERP customer.
+//!
+//! The comparison ([`reconcile`]) is pure, over plain records; [`shop_orders`]
+//! and [`erp_orders`] read them out of the twins' states.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::report::model::{MoneyDelta, Reconciliation, StockMismatch};
+use crate::twin::erp::state::ErpState;
+use crate::twin::shopware::states;
+use crate::twin::shopware::store::Store;
+
+/// A Shopware order as reconciliation sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopOrder {
+    pub number: String,
+    pub gross: f64,
+    pub net: f64,
+    /// Tax rate ("19", "7") → amount.
+    pub taxes: BTreeMap<String, f64>,
+    pub lines: usize,
+    pub cancelled: bool,
+    pub guest: bool,
+    pub email: String,
+}
+
+/// An ERP order as reconciliation sees it (cents).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErpOrder {
+    pub external_document_number: String,
+    pub number: String,
+    pub customer_number: String,
+    pub gross_cents: i64,
+    pub net_cents: i64,
+    pub taxes_cents: BTreeMap<String, i64>,
+}
+
+fn rate_key(rate: f64) -> String {
+    let r = (rate * 100.0).round() / 100.0;
+    if r.fract() == 0.0 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// Orders out of the Shopware twin's store.
+pub fn shop_orders(store: &Store) -> Vec<ShopOrder> {
+    let cancelled_id = states::state_id(&states::ORDER, "cancelled");
+    store
+        .rows("order")
+        .map(|o| {
+            let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
+            let f = |k: &str| o.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+            let mut taxes = BTreeMap::new();
+            for t in o
+                .get("price")
+                .and_then(|p| p.get("calculatedTaxes"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let rate = rate_key(t.get("taxRate").and_then(Value::as_f64).unwrap_or(0.0));
+                *taxes.entry(rate).or_insert(0.0) += t.get("tax").and_then(Value::as_f64).unwrap_or(0.0);
+            }
+            let customer = store
+                .ids_by_fk("order_customer", "orderId", id)
+                .first()
+                .and_then(|c| store.get("order_customer", c))
+                .cloned();
+            let email = customer
+                .as_ref()
+                .and_then(|c| c.get("email"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let guest = customer
+                .as_ref()
+                .and_then(|c| c.get("customerId"))
+                .and_then(Value::as_str)
+                .and_then(|cid| store.get("customer", cid))
+                .and_then(|c| c.get("guest"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            ShopOrder {
+                number: o
+                    .get("orderNumber")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                gross: f("amountTotal"),
+                net: f("amountNet"),
+                taxes,
+                lines: store.ids_by_fk("order_line_item", "orderId", id).len(),
+                cancelled: o.get("stateId").and_then(Value::as_str) == Some(cancelled_id.as_str()),
+                guest,
+                email,
+            }
+        })
+        .collect()
+}
+
+/// Orders out of the ERP twin's state.
+pub fn erp_orders(state: &ErpState) -> Vec<ErpOrder> {
+    state
+        .orders
+        .values()
+        .map(|o| {
+            let mut taxes = BTreeMap::new();
+            for l in &o.lines {
+                if l.tax != 0 || l.amount_excluding_tax != 0 {
+                    *taxes.entry(rate_key(l.tax_bp as f64 / 100.0)).or_insert(0) += l.tax;
+                }
+            }
+            ErpOrder {
+                external_document_number: o.external_document_number.clone(),
+                number: o.number.clone(),
+                customer_number: o.customer_number.clone(),
+                gross_cents: o.total_including_tax,
+                net_cents: o.total_excluding_tax,
+                taxes_cents: taxes,
+            }
+        })
+        .collect()
+}
+
+/// At most this many per-order money deltas are listed in a report.
+pub const MAX_LISTED: usize = 100;
+
+/// Compares the two sides. `shop_stock` and `erp_available` are per SKU.
+pub fn reconcile(
+    shop: &[ShopOrder],
+    erp: &[ErpOrder],
+    shop_stock: &BTreeMap<String, i64>,
+    erp_available: &BTreeMap<String, i64>,
+) -> Reconciliation {
+    let mut by_ext: BTreeMap<&str, Vec<&ErpOrder>> = BTreeMap::new();
+    for o in erp {
+        by_ext.entry(o.external_document_number.as_str()).or_default().push(o);
+    }
+    let shop_numbers: BTreeSet<&str> = shop.iter().map(|o| o.number.as_str()).collect();
+    let mut r = Reconciliation {
+        shop_orders: shop.len() as u64,
+        erp_orders: erp.len() as u64,
+        ..Default::default()
+    };
+    r.duplicated_orders = by_ext
+        .values()
+        .filter(|v| v.len() > 1)
+        .map(|v| v.len() as u64 - 1)
+        .sum();
+    r.orphaned_orders = by_ext.keys().filter(|k| !shop_numbers.contains(*k)).count() as u64;
+    for o in shop {
+        let Some(first) = by_ext.get(o.number.as_str()).and_then(|v| v.first()) else {
+            if !o.cancelled {
+                r.missing_orders += 1;
+            }
+            continue;
+        };
+        let erp_gross = first.gross_cents as f64 / 100.0;
+        let erp_net = first.net_cents as f64 / 100.0;
+        let delta_gross = round2(erp_gross - o.gross);
+        let rates: BTreeSet<&String> = o.taxes.keys().chain(first.taxes_cents.keys()).collect();
+        let delta_tax: BTreeMap<String, f64> = rates
+            .into_iter()
+            .map(|k| {
+                let e = first.taxes_cents.get(k).copied().unwrap_or(0) as f64 / 100.0;
+                (k.clone(), round2(e - o.taxes.get(k).copied().unwrap_or(0.0)))
+            })
+            .filter(|(_, d)| d.abs() >= 0.005)
+            .collect();
+        let tolerance = 0.005 * (o.lines as f64 + 1.0);
+        let within = delta_gross.abs() <= tolerance + 1e-9;
+        r.total_delta_gross = round2(r.total_delta_gross + delta_gross);
+        if !within {
+            r.orders_outside_tolerance += 1;
+        }
+        if (delta_gross.abs() >= 0.005 || !delta_tax.is_empty()) && r.money_deltas.len() < MAX_LISTED {
+            r.money_deltas.push(MoneyDelta {
+                order_number: o.number.clone(),
+                shop_gross: o.gross,
+                erp_gross,
+                delta_gross,
+                delta_net: round2(erp_net - o.net),
+                delta_tax,
+                within_tolerance: within,
+            });
+        }
+    }
+    // Guests merged: guest orders of different e-mails booked on one ERP customer.
+    let mut emails_per_customer: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut guest_orders_per_customer: BTreeMap<&str, u64> = BTreeMap::new();
+    for o in shop.iter().filter(|o| o.guest) {
+        if let Some(e) = by_ext.get(o.number.as_str()).and_then(|v| v.first()) {
+            emails_per_customer
+                .entry(e.customer_number.as_str())
+                .or_default()
+                .insert(o.email.as_str());
+            *guest_orders_per_customer.entry(e.customer_number.as_str()).or_default() += 1;
+        }
+    }
+    r.guests_merged = emails_per_customer
+        .iter()
+        .filter(|(_, emails)| emails.len() > 1)
+        .map(|(c, _)| guest_orders_per_customer.get(c).copied().unwrap_or(0))
+        .sum();
+    for (sku, avail) in erp_available {
+        if let Some(stock) = shop_stock.get(sku) {
+            if *stock != (*avail).max(0) {
+                r.stock_mismatches.push(StockMismatch {
+                    sku: sku.clone(),
+                    shopware: *stock,
+                    erp_available: *avail,
+                });
+            }
+        }
+    }
+    r
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shop(n: &str, gross: f64, lines: usize, guest: bool, email: &str) -> ShopOrder {
+        ShopOrder {
+            number: n.into(),
+            gross,
+            net: gross / 1.19,
+            taxes: [("19".to_string(), gross - gross / 1.19)].into(),
+            lines,
+            cancelled: false,
+            guest,
+            email: email.into(),
+        }
+    }
+
+    fn erp(ext: &str, cents: i64, customer: &str) -> ErpOrder {
+        ErpOrder {
+            external_document_number: ext.into(),
+            number: format!("S-{ext}"),
+            customer_number: customer.into(),
+            gross_cents: cents,
+            net_cents: (cents as f64 / 1.19).round() as i64,
+            taxes_cents: [("19".to_string(), cents - (cents as f64 / 1.19).round() as i64)].into(),
+        }
+    }
+
+    #[test]
+    fn counts_missing_duplicated_orphaned_and_money_outside_tolerance() {
+        let s = vec![
+            shop("1", 119.0, 1, false, "a"),
+            shop("2", 10.0, 1, false, "b"),
+            shop("3", 50.0, 3, false, "c"),
+        ];
+        let e = vec![
+            erp("1", 11900, "C1"),
+            erp("1", 11900, "C1"),
+            erp("9", 100, "C9"),
+            erp("3", 5003, "C3"),
+        ];
+        let r = reconcile(&s, &e, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!((r.missing_orders, r.duplicated_orders, r.orphaned_orders), (1, 1, 1));
+        // Order 3: 3 cents off with 3 lines: tolerance 0.02, so outside.
+        assert_eq!(r.orders_outside_tolerance, 1);
+        assert_eq!(r.money_deltas[0].order_number, "3");
+        assert_eq!(r.money_deltas[0].delta_gross, 0.03);
+        assert_eq!(r.total_delta_gross, 0.03);
+    }
+
+    #[test]
+    fn a_cent_per_line_is_within_tolerance_and_guests_merged_are_counted() {
+        let s = vec![
+            shop("1", 20.0, 3, true, "x@a"),
+            shop("2", 20.0, 1, true, "y@b"),
+            shop("3", 20.0, 1, true, "z@c"),
+        ];
+        let e = vec![erp("1", 2002, "GUEST"), erp("2", 2000, "GUEST"), erp("3", 2000, "C3")];
+        let r = reconcile(&s, &e, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(r.orders_outside_tolerance, 0);
+        assert_eq!(r.money_deltas.len(), 1, "listed, but within tolerance");
+        assert!(r.money_deltas[0].within_tolerance);
+        assert_eq!(r.guests_merged, 2, "two guests with different e-mails on one customer");
+    }
+
+    #[test]
+    fn stock_is_compared_with_available_floored_at_zero() {
+        let shop_stock: BTreeMap<String, i64> = [("A".into(), 5), ("B".into(), 0), ("C".into(), 3)].into();
+        let avail: BTreeMap<String, i64> = [("A".into(), 5), ("B".into(), -2), ("C".into(), 1), ("D".into(), 9)].into();
+        let r = reconcile(&[], &[], &shop_stock, &avail);
+        assert_eq!(
+            r.stock_mismatches,
+            vec![StockMismatch {
+                sku: "C".into(),
+                shopware: 3,
+                erp_available: 1
+            }]
+        );
+    }
+}
