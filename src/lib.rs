@@ -16,6 +16,7 @@
 //! - [`engine`]: the reference sync engine's decision logic.
 //! - [`reconcile`]: the twins' end states compared: orders, money, stock, guests.
 //! - [`report`]: the versioned run report and its formats.
+//! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
 pub mod cli;
@@ -25,4 +26,5 @@ pub mod measure;
 pub mod observe;
 pub mod reconcile;
 pub mod report;
+pub mod run;
 pub mod twin;

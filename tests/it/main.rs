@@ -3,6 +3,7 @@
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
 //! - `resilience`: the engine across both twins under faults, killed and restarted;
+//! - `run`: a run end to end, and the same run at two speeds;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
 //! - `erp`: the ERP twin's contract suite, run on both transports.
@@ -12,5 +13,6 @@ mod conformance;
 mod engine;
 mod erp;
 mod resilience;
+mod run;
 mod shopware;
 mod storefront;

@@ -366,6 +366,20 @@ impl ErpTwin {
     }
 
     /// A copy of every record (after posting shipments due by now), for reconciliation.
+    /// Available stock (on hand minus open order quantity) of every inventory
+    /// item, without cloning the whole state (the traffic driver's ledger).
+    pub fn available_stock(&self) -> std::collections::BTreeMap<String, i64> {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        self.post_due(&mut g, now);
+        g.state
+            .items
+            .iter()
+            .filter(|(_, i)| i.item_type == ItemType::Inventory)
+            .map(|(sku, i)| (sku.clone(), i.available()))
+            .collect()
+    }
+
     pub fn snapshot(&self) -> ErpState {
         let now = self.clock.now();
         let mut g = self.lock();

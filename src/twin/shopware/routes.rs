@@ -780,7 +780,7 @@ pub(crate) fn stock_event(c: &stock::StockChange, via: &str) -> Event {
 }
 
 /// Quantities of an order by SKU, for observations.
-pub(crate) fn sku_quantities(store: &Store, order_id: &str) -> Vec<SkuQty> {
+pub fn sku_quantities(store: &Store, order_id: &str) -> Vec<SkuQty> {
     product_quantities(store, order_id)
         .into_iter()
         .map(|(pid, qty)| SkuQty {

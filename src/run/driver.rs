@@ -1,0 +1,183 @@
+//! The traffic driver: replays a trace's events on the scenario clock against
+//! the twins' storefront and ERP entry points (never through the APIs the
+//! integration uses), and keeps the ledger of true sellable stock.
+//!
+//! The ledger is what the warehouse really has for sale: the ERP's available
+//! stock at the start, minus every unit sold in Shopware, plus receipts and
+//! cancellations. A sale of more than the ledger holds is an oversell (the
+//! storefront showed stock the ERP did not have), counted with its units.
+//! Lateness of each event against its scenario time is the harness's
+//! scheduler lag.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{SharedClock, SimTime};
+use crate::measure::Recorder;
+use crate::twin::erp::ErpTwin;
+use crate::twin::shopware::checkout::Cart;
+use crate::twin::shopware::ShopwareTwin;
+
+/// One traffic event at its scenario time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Traffic {
+    PlaceOrder {
+        at: SimTime,
+        cart: Box<Cart>,
+    },
+    /// Cancels the n-th order placed by this trace (from the storefront).
+    CancelOrder {
+        at: SimTime,
+        order_index: usize,
+    },
+    ErpReceipt {
+        at: SimTime,
+        sku: String,
+        qty: i64,
+    },
+    ErpAdjustment {
+        at: SimTime,
+        sku: String,
+        delta: i64,
+        reason: String,
+    },
+}
+
+impl Traffic {
+    pub fn at(&self) -> SimTime {
+        match self {
+            Traffic::PlaceOrder { at, .. }
+            | Traffic::CancelOrder { at, .. }
+            | Traffic::ErpReceipt { at, .. }
+            | Traffic::ErpAdjustment { at, .. } => *at,
+        }
+    }
+}
+
+/// What the driver did and saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DriverStats {
+    pub events: u64,
+    pub orders_placed: u64,
+    /// Carts the storefront refused (sold-out closeouts, unknown products).
+    pub orders_refused: u64,
+    pub cancellations: u64,
+    pub receipts: u64,
+    pub oversell_events: u64,
+    pub oversold_units: i64,
+    /// Trace events that named something that does not exist (skipped, counted).
+    pub skipped: u64,
+}
+
+/// An order this trace placed: its id and units per SKU.
+type PlacedUnits = (String, Vec<(String, i64)>);
+
+/// Replays traffic against the twins.
+pub struct Driver {
+    shop: Arc<ShopwareTwin>,
+    erp: Arc<ErpTwin>,
+    clock: SharedClock,
+    ledger: BTreeMap<String, i64>,
+    /// Orders placed by this trace: (order id, units per SKU), None if refused.
+    placed: Vec<Option<PlacedUnits>>,
+    lag: Recorder,
+    max_lag: Duration,
+    pub stats: DriverStats,
+}
+
+impl Driver {
+    pub fn new(shop: Arc<ShopwareTwin>, erp: Arc<ErpTwin>, clock: SharedClock) -> Self {
+        let ledger = erp.available_stock();
+        Driver {
+            shop,
+            erp,
+            clock,
+            ledger,
+            placed: Vec::new(),
+            lag: Recorder::default(),
+            max_lag: Duration::ZERO,
+            stats: DriverStats::default(),
+        }
+    }
+
+    /// Scheduler lag: how late events ran (scenario time).
+    pub fn lag(&self) -> (crate::report::model::Distribution, Duration) {
+        (self.lag.distribution(), self.max_lag)
+    }
+
+    /// Waits for the event's scenario time, then applies it.
+    pub async fn step(&mut self, ev: Traffic) {
+        let now = self.clock.now();
+        let at = ev.at();
+        if at > now {
+            tokio::time::sleep(self.clock.speed().to_wall(at.saturating_sub(now))).await;
+        }
+        let late = self.clock.now().saturating_sub(at);
+        self.lag.record(late);
+        self.max_lag = self.max_lag.max(late);
+        self.apply(ev);
+    }
+
+    /// Applies an event now (no waiting); pure bookkeeping plus twin calls.
+    pub fn apply(&mut self, ev: Traffic) {
+        self.stats.events += 1;
+        // Shipments due by now are posted before anything else happens.
+        self.erp.tick();
+        match ev {
+            Traffic::PlaceOrder { cart, .. } => match self.shop.place_order(&cart) {
+                Ok(placed) => {
+                    self.stats.orders_placed += 1;
+                    let units: Vec<(String, i64)> = {
+                        let store = self.shop.read();
+                        crate::twin::shopware::routes::sku_quantities(&store, &placed.order_id)
+                            .into_iter()
+                            .map(|l| (l.sku, l.qty))
+                            .collect()
+                    };
+                    for (sku, qty) in &units {
+                        // SKUs the ERP does not carry cannot be judged (they fail as unmapped).
+                        if let Some(left) = self.ledger.get_mut(sku) {
+                            if *left < *qty {
+                                self.stats.oversell_events += 1;
+                                self.stats.oversold_units += qty - (*left).max(0);
+                            }
+                            *left -= qty;
+                        }
+                    }
+                    self.placed.push(Some((placed.order_id, units)));
+                }
+                Err(_) => {
+                    self.stats.orders_refused += 1;
+                    self.placed.push(None);
+                }
+            },
+            Traffic::CancelOrder { order_index, .. } => match self.placed.get(order_index).cloned().flatten() {
+                Some((id, units)) => {
+                    if self.shop.storefront_transition("order", &id, "cancel").is_ok() {
+                        self.stats.cancellations += 1;
+                        for (sku, qty) in units {
+                            if let Some(left) = self.ledger.get_mut(&sku) {
+                                *left += qty;
+                            }
+                        }
+                    }
+                }
+                None => self.stats.skipped += 1,
+            },
+            Traffic::ErpReceipt { sku, qty, .. } => match self.erp.receive_stock(&sku, qty) {
+                Ok(_) => {
+                    self.stats.receipts += 1;
+                    *self.ledger.entry(sku).or_insert(0) += qty;
+                }
+                Err(_) => self.stats.skipped += 1,
+            },
+            Traffic::ErpAdjustment { sku, delta, reason, .. } => match self.erp.adjust_stock(&sku, delta, &reason) {
+                Ok(_) => *self.ledger.entry(sku).or_insert(0) += delta,
+                Err(_) => self.stats.skipped += 1,
+            },
+        }
+    }
+}

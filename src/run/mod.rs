@@ -1,0 +1,6 @@
+//! `synctwin run`: one scenario end to end (issue 5, in progress):
+//! [`driver`] replays traffic against the twins; [`orchestrate`] runs twins,
+//! driver and engine on one clock, drains, measures and reconciles.
+
+pub mod driver;
+pub mod orchestrate;
