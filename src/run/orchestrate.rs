@@ -354,7 +354,7 @@ pub async fn execute(
                 )
             })
             .count() as u64,
-        retry_after_violations: 0,
+        retry_after_violations: shop.retry_after_violations() + erp.retry_after_violations(),
         server_errors_5xx: server_errors,
         peak_requests_per_second: peak_rps,
         stock_updates_per_second: stock_writes_per_interval as f64 / interval_secs,

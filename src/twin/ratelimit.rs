@@ -265,6 +265,10 @@ enum Bucket {
 pub struct RateLimiter {
     rules: Vec<RuleConfig>,
     state: BTreeMap<(usize, String), Bucket>,
+    /// Per rule and key: the end of the wait a `Retry-After` asked for.
+    told_to_wait: BTreeMap<(usize, String), SimTime>,
+    /// Requests that arrived before the `Retry-After` they were given had passed.
+    violations: u64,
 }
 
 impl RateLimiter {
@@ -272,7 +276,15 @@ impl RateLimiter {
         RateLimiter {
             rules,
             state: BTreeMap::new(),
+            told_to_wait: BTreeMap::new(),
+            violations: 0,
         }
+    }
+
+    /// Requests that came back before their `Retry-After` had passed (measured
+    /// at the twin, whatever client sent them).
+    pub fn retry_after_violations(&self) -> u64 {
+        self.violations
     }
 
     pub fn rules(&self) -> &[RuleConfig] {
@@ -295,11 +307,27 @@ impl RateLimiter {
                 continue;
             }
             let key = (i, Self::key(rule, ip, client));
-            let bucket = self.state.entry(key).or_insert_with(|| new_bucket(&rule.policy, now));
+            if let Some(until) = self.told_to_wait.get(&key) {
+                if now < *until {
+                    self.violations += 1;
+                } else {
+                    self.told_to_wait.remove(&key);
+                }
+            }
+            let bucket = self
+                .state
+                .entry(key.clone())
+                .or_insert_with(|| new_bucket(&rule.policy, now));
             if let Some(wait) = consume(&rule.policy, bucket, now) {
+                let wait = rule.fixed_wait.unwrap_or(wait);
+                if rule.retry_after {
+                    // As the header carries it: whole seconds, rounded up.
+                    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    self.told_to_wait.insert(key, now.plus(Duration::from_secs(secs)));
+                }
                 return Err(Refusal {
                     rule: rule.name.clone(),
-                    wait: rule.fixed_wait.unwrap_or(wait),
+                    wait,
                     retry_after: rule.retry_after,
                     status: rule.status,
                     code: rule.code.clone(),
@@ -321,6 +349,7 @@ impl RateLimiter {
 
     /// Drops idle state so memory stays bounded on long runs.
     pub fn prune(&mut self, now: SimTime) {
+        self.told_to_wait.retain(|_, until| *until > now);
         let rules = &self.rules;
         self.state.retain(|(i, _), b| {
             let horizon = match &rules[*i].policy {
@@ -512,6 +541,24 @@ mod tests {
         );
         l.reset("POST", "/api/oauth/token", "ip", "");
         assert!(l.check(s(12), "POST", "/api/oauth/token", "ip", "").is_ok());
+    }
+
+    #[test]
+    fn requests_before_the_retry_after_passed_are_counted_as_violations() {
+        let mut l = RateLimiter::new(vec![rule(Policy::FixedWindow {
+            limit: 1,
+            window: Duration::from_secs(60),
+        })]);
+        assert!(l.check(s(0), "GET", "/api/a", "ip", "").is_ok());
+        let r = l.check(s(1), "GET", "/api/a", "ip", "").unwrap_err();
+        assert_eq!(r.wait_secs(), 59);
+        // Back after 10 s although told 59: a violation (and refused again, told 50 s more).
+        assert!(l.check(s(11), "GET", "/api/a", "ip", "").is_err());
+        assert_eq!(l.retry_after_violations(), 1);
+        // Another client is not affected; waiting out the full time is no violation.
+        assert!(l.check(s(11), "GET", "/api/a", "other", "").is_ok());
+        assert!(l.check(s(61), "GET", "/api/a", "ip", "").is_ok());
+        assert_eq!(l.retry_after_violations(), 1);
     }
 
     #[test]

@@ -366,6 +366,11 @@ impl ErpTwin {
     }
 
     /// A copy of every record (after posting shipments due by now), for reconciliation.
+    /// Requests that came back before the `Retry-After` they were given had passed.
+    pub fn retry_after_violations(&self) -> u64 {
+        self.lock().limiter.retry_after_violations()
+    }
+
     /// Available stock (on hand minus open order quantity) of every inventory
     /// item, without cloning the whole state (the traffic driver's ledger).
     pub fn available_stock(&self) -> std::collections::BTreeMap<String, i64> {

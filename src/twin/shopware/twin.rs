@@ -149,6 +149,11 @@ impl ShopwareTwin {
         rfc3339_ms(self.clock.datetime(t))
     }
 
+    /// Requests that came back before the `Retry-After` they were given had passed.
+    pub fn retry_after_violations(&self) -> u64 {
+        self.control().limiter.retry_after_violations()
+    }
+
     /// Product stock by productNumber (for the traffic driver and reconciliation).
     pub fn stock_of(&self, product_number: &str) -> Option<(i64, bool)> {
         let store = self.read();
