@@ -60,10 +60,7 @@ async fn run(skus: usize, speed: f64, cfg: InventoryConfig) -> Outcome {
     )))
     .unwrap();
     let clock: SharedClock = Arc::new(ScaledClock::start(Speed::new(speed).unwrap()));
-    let creds = Credentials {
-        client_id: "SWIABENCH".into(),
-        client_secret: "bench-secret".into(),
-    };
+    let creds = Credentials::new("SWIABENCH", "bench-secret");
     let twin = ShopwareTwin::new(
         profile,
         common::shop(skus),

@@ -63,10 +63,7 @@ pub fn raw_profile() -> ShopwareProfile {
 
 pub fn twin(n: usize) -> Arc<ShopwareTwin> {
     let clock: SharedClock = Arc::new(ScaledClock::start(Speed::new(1.0).unwrap()));
-    let creds = Credentials {
-        client_id: "SWIABENCH".into(),
-        client_secret: "bench-secret".into(),
-    };
+    let creds = Credentials::new("SWIABENCH", "bench-secret");
     ShopwareTwin::new(raw_profile(), shop(n), creds, 1, clock, ObservationLog::new())
 }
 
@@ -74,10 +71,7 @@ pub fn twin(n: usize) -> Arc<ShopwareTwin> {
 /// observation log, since nobody drains a standalone server's observations.
 pub fn standalone_twin(n: usize) -> Arc<ShopwareTwin> {
     let clock: SharedClock = Arc::new(ScaledClock::start(Speed::new(1.0).unwrap()));
-    let creds = Credentials {
-        client_id: "SWIABENCH".into(),
-        client_secret: "bench-secret".into(),
-    };
+    let creds = Credentials::new("SWIABENCH", "bench-secret");
     let log = ObservationLog::bounded(synctwin::twin::shopware::cli::STANDALONE_OBSERVATIONS);
     ShopwareTwin::new(raw_profile(), shop(n), creds, 1, clock, log)
 }

@@ -51,6 +51,10 @@ pub struct ShopwareMockArgs {
     /// Orders to seed.
     #[arg(long, default_value_t = 40)]
     pub orders: usize,
+    /// Password of the admin user `admin` (password grant, `client_id=administration`);
+    /// default: derived from the client secret and printed.
+    #[arg(long, env = "SYNCTWIN_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

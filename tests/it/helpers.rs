@@ -123,10 +123,7 @@ pub fn fixture_twin(profile: ShopwareProfile) -> (Arc<ShopwareTwin>, ManualClock
 pub fn fixture_twin_at(profile: ShopwareProfile, speed: f64) -> (Arc<ShopwareTwin>, ManualClock) {
     let clock = ManualClock::with_speed(Speed::new(speed).expect("valid speed"));
     let shared: SharedClock = Arc::new(clock.clone());
-    let creds = Credentials {
-        client_id: "SWIATESTCLIENT".into(),
-        client_secret: "test-secret".into(),
-    };
+    let creds = Credentials::new("SWIATESTCLIENT", "test-secret");
     let twin = ShopwareTwin::new(profile, fixture_store(), creds, 7, shared, ObservationLog::new());
     (twin, clock)
 }
@@ -145,10 +142,7 @@ pub fn seeded_twin(products: usize, orders: usize) -> (Arc<ShopwareTwin>, Manual
     );
     let clock = ManualClock::with_speed(Speed::new(1000.0).expect("valid speed"));
     let shared: SharedClock = Arc::new(clock.clone());
-    let creds = Credentials {
-        client_id: "SWIATESTCLIENT".into(),
-        client_secret: "test-secret".into(),
-    };
+    let creds = Credentials::new("SWIATESTCLIENT", "test-secret");
     let twin = ShopwareTwin::new(
         ShopwareProfile::default_profile(),
         store,
@@ -165,10 +159,7 @@ pub fn fixture_twin_scaled(profile: ShopwareProfile, speed: f64) -> Arc<Shopware
     let clock: SharedClock = Arc::new(synctwin::clock::ScaledClock::start(
         Speed::new(speed).expect("valid speed"),
     ));
-    let creds = Credentials {
-        client_id: "SWIATESTCLIENT".into(),
-        client_secret: "test-secret".into(),
-    };
+    let creds = Credentials::new("SWIATESTCLIENT", "test-secret");
     ShopwareTwin::new(profile, fixture_store(), creds, 7, clock, ObservationLog::new())
 }
 

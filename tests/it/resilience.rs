@@ -60,10 +60,7 @@ async fn world(shop_profile: ShopwareProfile, erp: ErpProfile) -> World {
         .rows("product")
         .filter_map(|p| p["productNumber"].as_str().map(str::to_string))
         .collect();
-    let creds = Credentials {
-        client_id: "SWIATEST".into(),
-        client_secret: "shop-secret".into(),
-    };
+    let creds = Credentials::new("SWIATEST", "shop-secret");
     let shop = ShopwareTwin::new(shop_profile, store, creds, 11, clock.clone(), ObservationLog::new());
     let mut cfg = ErpConfig::new(erp, 11);
     cfg.catalogue = Catalogue::Skus(skus);

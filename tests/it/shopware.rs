@@ -13,6 +13,7 @@ use crate::helpers::{code, fixture_twin, serve, split, Admin, Ids, Transport};
 
 on_both_transports!(
     auth_tokens_expire_and_errors_use_league_codes,
+    password_and_refresh_grants_work_like_an_ipaas_connector,
     failed_logins_are_throttled_and_success_resets,
     paging_sorting_and_totals,
     filters_follow_associations,
@@ -62,6 +63,65 @@ async fn auth_tokens_expire_and_errors_use_league_codes(t: Transport) {
     admin.token = Some("forged".into());
     let (_, v) = admin.post_json("/api/search/product", &json!({})).await;
     assert_eq!(v["errors"][0]["detail"], "Access token could not be verified");
+}
+
+async fn password_and_refresh_grants_work_like_an_ipaas_connector(t: Transport) {
+    let (twin, clock) = fixture_twin(profile());
+    let password = twin.credentials().admin_password.clone();
+    let s = serve(twin, t).await;
+    let http = reqwest::Client::new();
+    let token = |body: Value| http.post(format!("{}/api/oauth/token", s.base)).json(&body).send();
+    let (status, v) = split(token(json!({"grant_type": "password", "client_id": "administration", "username": "admin", "password": password, "scopes": "write"})).await.unwrap()).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["expires_in"], 600);
+    let refresh = v["refresh_token"]
+        .as_str()
+        .expect("the password grant returns a refresh token")
+        .to_string();
+    let access = v["access_token"].as_str().unwrap().to_string();
+    let r = http
+        .post(format!("{}/api/search/product", s.base))
+        .bearer_auth(&access)
+        .json(&json!({"limit": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let (status, v) = split(
+        token(
+            json!({"grant_type": "password", "client_id": "administration", "username": "admin", "password": "nope"}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code(&v)), (400, "6"));
+    let (status, _) = split(
+        token(json!({"grant_type": "password", "client_id": "other", "username": "admin", "password": password}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    // After the access token expired, the refresh token gets a new pair; it is single-use.
+    clock.advance(Duration::from_secs(900));
+    let (status, v) = split(
+        token(json!({"grant_type": "refresh_token", "client_id": "administration", "refresh_token": refresh}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_ne!(v["refresh_token"].as_str().unwrap(), refresh);
+    let (status, v) = split(
+        token(json!({"grant_type": "refresh_token", "client_id": "administration", "refresh_token": refresh}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code(&v)), (401, "8"));
 }
 
 async fn failed_logins_are_throttled_and_success_resets(t: Transport) {

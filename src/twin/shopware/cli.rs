@@ -20,7 +20,7 @@ pub const STANDALONE_OBSERVATIONS: usize = 50_000;
 /// value says whether the secret came from the user (then it is never echoed).
 pub fn credentials(common: &CommonMockArgs) -> anyhow::Result<(Credentials, bool)> {
     match (&common.client_id, &common.client_secret) {
-        (Some(id), Some(secret)) => Ok((Credentials { client_id: id.clone(), client_secret: secret.clone() }, true)),
+        (Some(id), Some(secret)) => Ok((Credentials::new(id.clone(), secret.clone()), true)),
         (None, None) => Ok((Credentials::generated(common.seed), false)),
         _ => anyhow::bail!(
             "give both --client-id and --client-secret (or SYNCTWIN_CLIENT_ID and SYNCTWIN_CLIENT_SECRET), or neither to generate them from --seed"
@@ -34,7 +34,10 @@ pub fn build(args: &ShopwareMockArgs) -> anyhow::Result<(Arc<ShopwareTwin>, bool
         Some(path) => ShopwareProfile::load(path)?,
         None => ShopwareProfile::default_profile(),
     };
-    let (creds, user_secret) = credentials(&args.common)?;
+    let (mut creds, user_secret) = credentials(&args.common)?;
+    if let Some(p) = &args.admin_password {
+        creds.admin_password = p.clone();
+    }
     let mut store = Store::new();
     let summary = seed_shop(
         &mut store,
@@ -73,8 +76,10 @@ pub async fn serve(args: ShopwareMockArgs) -> anyhow::Result<()> {
         c.client_secret.clone()
     };
     println!(
-        "shopware twin: http://{local}/api  client_id={} client_secret={secret}  profile={} products={} orders={} speed={}x  (Ctrl-C stops)",
+        "shopware twin: http://{local}/api  client_id={} client_secret={secret}  admin_user={} admin_password={}  profile={} products={} orders={} speed={}x  (Ctrl-C stops)",
         c.client_id,
+        c.admin_user,
+        if args.admin_password.is_some() { "(as given)".to_string() } else { c.admin_password.clone() },
         twin.profile().name,
         summary.products,
         summary.orders,

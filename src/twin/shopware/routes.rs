@@ -420,15 +420,57 @@ impl ShopwareTwin {
         control.tokens.validate(req.bearer(), now).ok().map(str::to_string)
     }
 
+    /// `POST /api/oauth/token`: client credentials (integrations), password
+    /// (admin users; iPaaS connectors use it with `client_id=administration`)
+    /// and refresh token. Errors as league/oauth2-server answers them.
     fn token(&self, req: &TwinRequest, now: SimTime) -> TwinResponse {
         let fields = match token_fields(req) {
             Ok(f) => f,
             Err(resp) => return resp,
         };
-        let grant = fields.get("grant_type").map(String::as_str).unwrap_or("");
+        let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or("");
         let ip = req.peer.to_string();
-        match grant {
-            "client_credentials" => {}
+        let ttl = self.profile.auth.token_ttl;
+        let (subject, refresh) = match field("grant_type") {
+            "client_credentials" => {
+                let (id, secret) = (field("client_id"), field("client_secret"));
+                if id != self.credentials.client_id
+                    || !constant_time_eq(secret.as_bytes(), self.credentials.client_secret.as_bytes())
+                {
+                    return errors::invalid_client();
+                }
+                (id.to_string(), false)
+            }
+            "password" => {
+                if field("client_id") != "administration" {
+                    return errors::invalid_client();
+                }
+                let (user, password) = (field("username"), field("password"));
+                if user != self.credentials.admin_user
+                    || !constant_time_eq(password.as_bytes(), self.credentials.admin_password.as_bytes())
+                {
+                    return SwError::new(400, "6", "The user credentials were incorrect.")
+                        .title("The user credentials were incorrect.")
+                        .response();
+                }
+                (format!("user:{user}"), true)
+            }
+            "refresh_token" => {
+                let presented = field("refresh_token");
+                let mut control = self.control();
+                match control.refresh_tokens.remove(presented) {
+                    Some((user, exp)) if exp > now && field("client_id") == "administration" => {
+                        drop(control);
+                        (user, true)
+                    }
+                    _ => {
+                        return SwError::new(401, "8", "The refresh token is invalid.")
+                            .title("The refresh token is invalid.")
+                            .param("hint", "Token has been revoked or has expired")
+                            .response()
+                    }
+                }
+            }
             "" => {
                 return SwError::new(400, "3", "The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.")
                     .title("The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.")
@@ -436,29 +478,31 @@ impl ShopwareTwin {
                     .response()
             }
             other => {
-                return SwError::new(400, "2", format!("The authorization grant type \"{other}\" is not supported by the authorization server; the twin supports client_credentials."))
+                return SwError::new(400, "2", format!("The authorization grant type \"{other}\" is not supported by the authorization server; the twin supports client_credentials, password and refresh_token."))
                     .title("The authorization grant type is not supported by the authorization server.")
                     .response()
             }
-        }
-        let id = fields.get("client_id").map(String::as_str).unwrap_or("");
-        let secret = fields.get("client_secret").map(String::as_str).unwrap_or("");
-        if id != self.credentials.client_id
-            || !constant_time_eq(secret.as_bytes(), self.credentials.client_secret.as_bytes())
-        {
-            return errors::invalid_client();
-        }
+        };
         let mut control = self.control();
-        control.limiter.reset("POST", "/api/oauth/token", &ip, id);
-        let token = control.tokens.issue(id, now);
+        control.limiter.reset("POST", "/api/oauth/token", &ip, &subject);
+        let token = control.tokens.issue(&subject, now);
+        let mut body = json!({"token_type": "Bearer", "expires_in": ttl.as_secs(), "access_token": token});
+        if refresh {
+            // shopware.api.refresh_token_ttl: P1W.
+            let week = Duration::from_secs(7 * 86_400);
+            if control.refresh_tokens.len() >= 10_000 {
+                control.refresh_tokens.retain(|_, (_, exp)| *exp > now);
+            }
+            let refresh_token = format!("rt.{}", crate::twin::hex_id(&mut control.rng));
+            control
+                .refresh_tokens
+                .insert(refresh_token.clone(), (subject, now.plus(week)));
+            body["refresh_token"] = json!(refresh_token);
+        }
         let slot = control.pool.admit(now, self.profile.service.token);
         drop(control);
         let delay = slot.map(|s| self.wall(s.finish, now)).unwrap_or_default();
-        TwinResponse::json(
-            200,
-            &json!({"token_type": "Bearer", "expires_in": self.profile.auth.token_ttl.as_secs(), "access_token": token}),
-        )
-        .with_delay(delay)
+        TwinResponse::json(200, &body).with_delay(delay)
     }
 
     fn search(&self, req: &TwinRequest, entity: &'static str, ids_only: bool, base: &str) -> Handled {

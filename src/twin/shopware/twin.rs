@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sha2::Digest;
 
 use super::profile::ShopwareProfile;
 use super::store::Store;
@@ -21,11 +22,15 @@ use crate::twin::faults::FaultInjector;
 use crate::twin::ratelimit::RateLimiter;
 use crate::twin::tokens::TokenStore;
 
-/// Integration credentials (an "Access key ID" and "Secret access key").
+/// The twin's credentials: an integration ("Access key ID" and "Secret access
+/// key", for the client-credentials grant) and an admin user (for the password
+/// grant that iPaaS connectors such as Patchworks use with `client_id=administration`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub client_id: String,
     pub client_secret: String,
+    pub admin_user: String,
+    pub admin_password: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -34,11 +39,28 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
+            .field("admin_user", &self.admin_user)
+            .field("admin_password", &"***")
             .finish()
     }
 }
 
 impl Credentials {
+    /// An integration with these keys and the admin user `admin` whose password is derived from the secret.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        let client_secret = client_secret.into();
+        let admin_password = format!(
+            "pw-{}",
+            &hex::encode(sha2::Sha256::digest(client_secret.as_bytes()))[..16]
+        );
+        Credentials {
+            client_id: client_id.into(),
+            client_secret,
+            admin_user: "admin".into(),
+            admin_password,
+        }
+    }
+
     /// Shopware-shaped keys generated from a seed: `SWIA…` and a 55-character secret.
     pub fn generated(seed: u64) -> Self {
         const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -47,10 +69,7 @@ impl Credentials {
             |n: usize, set: &[u8]| -> String { (0..n).map(|_| set[rng.gen_range(0..set.len())] as char).collect() };
         let id = format!("SWIA{}", pick(22, ALNUM));
         let secret = pick(55, b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
-        Credentials {
-            client_id: id,
-            client_secret: secret,
-        }
+        Credentials::new(id, secret)
     }
 }
 
@@ -63,6 +82,8 @@ pub(crate) struct Control {
     pub faults: FaultInjector,
     pub rng: ChaCha8Rng,
     pub next_order_number: u64,
+    /// Refresh tokens of the password grant: token -> (user, expiry).
+    pub refresh_tokens: std::collections::HashMap<String, (String, SimTime)>,
 }
 
 /// The Shopware twin.
@@ -95,6 +116,7 @@ impl ShopwareTwin {
             faults: FaultInjector::new(profile.faults.clone(), seed),
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5409),
             next_order_number,
+            refresh_tokens: Default::default(),
         };
         Arc::new(ShopwareTwin {
             store: RwLock::new(store),
