@@ -190,6 +190,61 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
     }
 }
 
+/// Units put back by stock pushes (F4, stock resurrection): the true sellable
+/// stock per SKU is replayed from the observations (the ERP's available stock
+/// at the start, minus units sold in Shopware, plus receipts, adjustments and
+/// cancellations); every stock write by an integration that sets Shopware
+/// above it counts the difference. Returns (units, pushes that resurrected).
+pub fn resurrected_units(obs: &[Observation], initial_sellable: &BTreeMap<String, i64>) -> (i64, u64) {
+    let mut sorted: Vec<&Observation> = obs.iter().collect();
+    sorted.sort_by_key(|o| o.at);
+    let mut ledger = initial_sellable.clone();
+    let (mut units, mut events) = (0i64, 0u64);
+    for o in sorted {
+        match &o.event {
+            Event::OrderPlaced { lines, .. } => {
+                for l in lines {
+                    if let Some(v) = ledger.get_mut(&l.sku) {
+                        *v -= l.qty;
+                    }
+                }
+            }
+            Event::StockWritten {
+                sku,
+                before,
+                after,
+                via,
+                ..
+            } if via == "cancel" || via == "reopen" => {
+                if let Some(v) = ledger.get_mut(sku) {
+                    *v += after - before;
+                }
+            }
+            Event::ErpStockMoved {
+                sku,
+                before,
+                after,
+                reason,
+            } if !reason.starts_with("shipment") => {
+                if let Some(v) = ledger.get_mut(sku) {
+                    *v += after - before;
+                }
+            }
+            Event::StockWritten { sku, after, via, .. } if via == "sync" || via == "patch" => {
+                if let Some(truth) = ledger.get(sku) {
+                    let excess = after - (*truth).max(0);
+                    if excess > 0 {
+                        units += excess;
+                        events += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    (units, events)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +378,53 @@ mod tests {
         assert_eq!(m.latency.stock_sync.count, 1);
         assert_eq!(m.latency.stock_sync.max_ms, 60_000.0);
         assert_eq!(m.latency.shipment_sync.max_ms, 60_000.0);
+    }
+
+    #[test]
+    fn pushing_on_hand_before_the_order_reached_the_erp_resurrects_its_units() {
+        let sold = |s: f64, qty: i64| {
+            at(
+                s,
+                System::Shopware,
+                Event::OrderPlaced {
+                    order_id: "o".into(),
+                    order_number: "1".into(),
+                    guest: false,
+                    lines: vec![SkuQty { sku: "SW1".into(), qty }],
+                    gross: 1.0,
+                },
+            )
+        };
+        let push = |s: f64, after: i64| {
+            at(
+                s,
+                System::Shopware,
+                Event::StockWritten {
+                    sku: "SW1".into(),
+                    before: 0,
+                    after,
+                    via: "sync".into(),
+                    available: true,
+                },
+            )
+        };
+        let initial: BTreeMap<String, i64> = [("SW1".to_string(), 10)].into();
+        // 3 sold, then the naive push writes on hand (10): 3 units resurrected.
+        let (units, events) = resurrected_units(&[sold(1.0, 3), push(2.0, 10)], &initial);
+        assert_eq!((units, events), (3, 1));
+        // The careful push (10 - 3) resurrects nothing; a receipt raises the truth.
+        let receipt = at(
+            3.0,
+            System::Erp,
+            Event::ErpStockMoved {
+                sku: "SW1".into(),
+                before: 10,
+                after: 15,
+                reason: "receipt".into(),
+            },
+        );
+        let (units, _) = resurrected_units(&[sold(1.0, 3), push(2.0, 7), receipt, push(4.0, 12)], &initial);
+        assert_eq!(units, 0);
     }
 
     #[test]

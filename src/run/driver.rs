@@ -85,6 +85,8 @@ pub struct Driver {
     placed: Vec<Option<PlacedUnits>>,
     lag: Recorder,
     max_lag: Duration,
+    /// The ERP's available stock when the run started (the ledger's start).
+    pub initial_sellable: BTreeMap<String, i64>,
     pub stats: DriverStats,
 }
 
@@ -95,6 +97,7 @@ impl Driver {
             shop,
             erp,
             clock,
+            initial_sellable: ledger.clone(),
             ledger,
             placed: Vec::new(),
             lag: Recorder::default(),

@@ -383,6 +383,7 @@ pub async fn execute(
     let mut reconciliation = reconcile(&shop_side, &erp_orders(&erp_state), &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
+    reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
     if let Some(engine) = &engine {
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
         for e in engine

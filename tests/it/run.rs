@@ -39,7 +39,19 @@ fn traffic(skus: &[String]) -> Vec<Traffic> {
     t
 }
 
+/// Orders polled every minute, stock every two minutes.
+fn default_config() -> EngineConfig {
+    let mut config = EngineConfig::default();
+    config.intervals.orders = Duration::from_secs(60);
+    config.intervals.inventory = Duration::from_secs(120);
+    config
+}
+
 async fn run_at(speed: f64) -> RunOutcome {
+    run_with(speed, default_config()).await
+}
+
+async fn run_with(speed: f64, config: EngineConfig) -> RunOutcome {
     let mut store = Store::new();
     seed_shop(
         &mut store,
@@ -58,9 +70,6 @@ async fn run_at(speed: f64) -> RunOutcome {
         .filter(|n| !n.contains('.') && n[2..].parse::<u32>().is_ok_and(|x| x % 10 >= 6))
         .cloned()
         .collect();
-    let mut config = EngineConfig::default();
-    config.intervals.orders = Duration::from_secs(60);
-    config.intervals.inventory = Duration::from_secs(120);
     let setup = RunSetup {
         name: "run-test".into(),
         seed: 3,
@@ -108,6 +117,26 @@ async fn a_run_exports_every_order_once_and_measures_at_the_twins() {
     assert!(r.rate_limits.endpoints["shopware"].contains_key("POST /api/search/order"));
     assert_eq!(r.timeline.iter().map(|p| p.orders_placed).sum::<u64>(), 40);
     assert!(r.harness.achieved_speed > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushing_on_hand_resurrects_sold_units_and_the_careful_policy_does_not() {
+    let mut naive = default_config();
+    naive.inventory.policy = synctwin::engine::stock_policy::StockPolicy::OnHand;
+    // Export rarely, push stock often: orders sit in Shopware while stock is pushed.
+    naive.intervals.inventory = Duration::from_secs(60);
+    let mut slow_export = naive.clone();
+    slow_export.intervals.orders = Duration::from_secs(900);
+    let naive_run = run_with(600.0, slow_export.clone()).await;
+    let mut careful = slow_export;
+    careful.inventory.policy = synctwin::engine::stock_policy::StockPolicy::AvailableMinusUnacknowledged { buffer: 0 };
+    let careful_run = run_with(600.0, careful).await;
+    let (n, c) = (
+        naive_run.report.reconciliation.resurrected_units,
+        careful_run.report.reconciliation.resurrected_units,
+    );
+    assert!(n > 0, "the naive push puts sold units back");
+    assert!(c < n);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
