@@ -171,7 +171,7 @@ async fn export_order(
         Ok(d) => d,
         Err(issues) => {
             for i in &issues {
-                state.add_exception(&number, issue_category(i), i.owner(), &format!("{i:?}"))?;
+                state.add_exception(&number, issue_category(i), i.owner(), &i.to_string())?;
             }
             state.begin(&number, &id, &lines)?;
             state.failed(&number)?;

@@ -30,19 +30,25 @@ pub enum Owner {
     Integration,
 }
 
-/// Why an order (or part of it) could not be mapped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Why an order (or part of it) could not be mapped. The message says what
+/// to change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "category", rename_all = "snake_case")]
 pub enum MappingIssue {
     /// A promotion line and no discount item configured.
+    #[error("promotion line '{label}' has no ERP item: set mapping.discount_item to a non-inventory discount item")]
     PromotionWithoutItem { label: String },
     /// A tax rate with no ERP tax code.
+    #[error("tax rate {rate}% has no ERP tax code: add \"{rate}\" to mapping.tax_codes")]
     UnmappedTaxRate { rate: String },
     /// A line type the rules do not cover.
+    #[error("line '{label}' of type {line_type} has no mapping rule: configure an item for it (mapping.custom_item, shipping_item or surcharge_item)")]
     UnsupportedLine { line_type: String, label: String },
     /// A product line without a productNumber.
+    #[error("product line '{label}' has no productNumber in Shopware: give the product a number")]
     ProductWithoutNumber { label: String },
     /// The order has no customer e-mail (guest mapping impossible).
+    #[error("the order has no customer e-mail, so no ERP customer can be found or created")]
     MissingCustomer,
 }
 
