@@ -13,6 +13,7 @@
 //!   transports, shared limits, faults and tokens, and the twins themselves:
 //!   [`twin::shopware`] and [`twin::erp`].
 //! - [`engine`]: the reference sync engine's decision logic.
+//! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
@@ -21,4 +22,5 @@ pub mod clock;
 pub mod engine;
 pub mod observe;
 pub mod report;
+pub mod scenario;
 pub mod twin;
