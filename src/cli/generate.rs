@@ -63,3 +63,43 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenarios() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+    }
+
+    #[test]
+    fn writes_the_same_file_twice_and_names_bad_scenarios() {
+        let dir = std::env::temp_dir().join(format!("synctwin-generate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = |name: &str| {
+            let output = dir.join(name);
+            let args = GenerateArgs {
+                scenario: scenarios().join("f5-guest-checkout.toml"),
+                output: output.clone(),
+                seed: None,
+            };
+            assert_eq!(run(args).unwrap(), ExitCode::SUCCESS);
+            std::fs::read(output).unwrap()
+        };
+        let (a, b) = (out("a.jsonl"), out("b.jsonl"));
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "name = \"x\"\nseeds = 1\n").unwrap();
+        let args = GenerateArgs {
+            scenario: bad,
+            output: dir.join("c.jsonl"),
+            seed: None,
+        };
+        let e = format!("{:#}", run(args).unwrap_err());
+        assert!(e.contains("bad.toml") && e.contains("line 2") && e.contains("seeds"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
