@@ -296,14 +296,14 @@ impl<'a> Generator<'a> {
         }
         TraceEvent::PlaceOrder {
             at_ms,
-            cart: Cart {
+            cart: Box::new(Cart {
                 customer,
                 lines,
                 promotion,
                 shipping_gross: Some(4.95),
                 tax_status: None,
                 currency: None,
-            },
+            }),
         }
     }
 }

@@ -74,12 +74,10 @@ impl TaxRate {
         }
     }
     fn parse(s: &str) -> Option<TaxRate> {
-        match s.trim().trim_end_matches('%').parse::<f64>().ok()? {
-            r if r == 19.0 => Some(TaxRate::Standard19),
-            r if r == 7.0 => Some(TaxRate::Reduced7),
-            r if r == 0.0 => Some(TaxRate::Zero),
-            _ => None,
-        }
+        let rate = s.trim().trim_end_matches('%').parse::<f64>().ok()?;
+        [TaxRate::Standard19, TaxRate::Reduced7, TaxRate::Zero]
+            .into_iter()
+            .find(|r| r.percent() == rate)
     }
 }
 

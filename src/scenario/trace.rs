@@ -28,7 +28,8 @@ use crate::twin::shopware::checkout::Cart;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TraceEvent {
     /// A customer checks out this cart in the storefront.
-    PlaceOrder { at_ms: u64, cart: Cart },
+    /// (The cart is boxed: it is far larger than the other events.)
+    PlaceOrder { at_ms: u64, cart: Box<Cart> },
     /// The customer cancels the order of the `order_index`-th `place_order`.
     CancelOrder { at_ms: u64, order_index: u64 },
     /// The ERP books a stock receipt.
@@ -223,7 +224,10 @@ mod tests {
 
     fn events() -> Vec<TraceEvent> {
         vec![
-            TraceEvent::PlaceOrder { at_ms: 5, cart: cart() },
+            TraceEvent::PlaceOrder {
+                at_ms: 5,
+                cart: Box::new(cart()),
+            },
             TraceEvent::ErpReceipt {
                 at_ms: 5,
                 sku: "SW10001".into(),
