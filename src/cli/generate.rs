@@ -99,7 +99,10 @@ mod tests {
             seed: None,
         };
         let e = format!("{:#}", run(args).unwrap_err());
-        assert!(e.contains("bad.toml") && e.contains("line 2") && e.contains("seeds"), "{e}");
+        assert!(
+            e.contains("bad.toml") && e.contains("line 2") && e.contains("seeds"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
