@@ -314,6 +314,28 @@ mod tests {
     }
 
     #[test]
+    fn the_erp_twin_accepts_the_item_master() {
+        use crate::clock::ManualClock;
+        use crate::observe::ObservationLog;
+        use crate::twin::erp::{ErpConfig, ErpProfile, ErpTwin};
+        let p = plan_with(shape(), 4);
+        let b = build(&p);
+        let profile = ErpProfile::load(&p.twins.erp_path).unwrap();
+        let cfg = ErpConfig {
+            catalogue: b.erp.clone(),
+            ..ErpConfig::new(profile, p.seed)
+        };
+        let twin = ErpTwin::new(cfg, std::sync::Arc::new(ManualClock::new()), ObservationLog::new()).unwrap();
+        let items = twin.snapshot().items;
+        for r in rows(&b) {
+            assert_eq!(items[&r.number].inventory, r.on_hand, "{}", r.number);
+        }
+        assert!(b.missing_in_erp.iter().all(|m| !items.contains_key(m)));
+        let sku = &b.erp_skus[0];
+        assert_eq!(twin.receive_stock(sku, 5).unwrap(), items[sku].inventory + 5);
+    }
+
+    #[test]
     fn same_seed_same_catalogue() {
         let a = build(&plan_with(shape(), 5));
         let b = build(&plan_with(shape(), 5));

@@ -112,7 +112,11 @@ pub fn generate(plan: &Plan, catalogue: &BuiltCatalogue, out: &mut impl Write) -
             sum.cancels += 1;
             TraceEvent::CancelOrder { at_ms, order_index }
         } else {
-            let e = gen.place_order(now, w.placed(), &mut sum);
+            // An arrival always lies inside the phase `Arrivals` is in.
+            let Some(phase) = gen.orders.phase().cloned() else {
+                break;
+            };
+            let e = gen.place_order(&phase, now, w.placed(), &mut sum);
             gen.orders.advance();
             e
         };
@@ -190,12 +194,7 @@ impl<'a> Generator<'a> {
         }
     }
 
-    fn place_order(&mut self, at_ms: u64, order_index: u64, sum: &mut GenerateSummary) -> TraceEvent {
-        let phase = self
-            .orders
-            .phase()
-            .cloned()
-            .unwrap_or_else(|| self.plan.phases[0].clone());
+    fn place_order(&mut self, phase: &Phase, at_ms: u64, order_index: u64, sum: &mut GenerateSummary) -> TraceEvent {
         sum.orders += 1;
 
         // Who buys.

@@ -59,4 +59,38 @@ mod tests {
             assert!(names.iter().any(|n| n == wanted), "{wanted} missing: {names:?}");
         }
     }
+
+    /// No engine can export an order the ERP rejects for an unknown SKU (F1): a
+    /// `missing_orders` threshold must allow at least those orders. Checked on the
+    /// small scenarios (the big ones take long in a debug build).
+    #[test]
+    fn missing_order_thresholds_allow_the_unmapped_orders() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+            let plan = super::load(&path).unwrap();
+            if plan.catalogue.skus > 5_000 {
+                continue;
+            }
+            let Some(t) = plan
+                .thresholds
+                .iter()
+                .find(|t| t.metric == "reconciliation.missing_orders")
+            else {
+                continue;
+            };
+            let cat = super::build(&plan);
+            let sum = super::generate(&plan, &cat, &mut std::io::sink()).unwrap();
+            assert!(
+                t.passes(sum.orders_missing_in_erp as f64),
+                "{}: {} orders carry unmapped SKUs, threshold {}",
+                plan.name,
+                sum.orders_missing_in_erp,
+                t.condition
+            );
+        }
+    }
 }

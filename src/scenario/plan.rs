@@ -351,9 +351,23 @@ impl Cx<'_> {
                 "the scenario has no traffic: add [[phases]] (orders) or [[erp_events]] (stock moves)",
             ));
         }
+        let (shopware_path, _) = self.profile(&f.twins.shopware_profile, ShopwareProfile::load)?;
+        let (erp_path, erp) = self.profile(&f.twins.erp_profile, ErpProfile::load)?;
+        for (rate, _) in &catalogue.tax_rates {
+            if !erp.tax_codes.iter().any(|t| t.code == rate.erp_code()) {
+                return Err(self.err(
+                    f.twins.erp_profile.span(),
+                    format!(
+                        "the catalogue sells at {} %, but this ERP profile defines no tax code '{}'",
+                        rate.percent(),
+                        rate.erp_code()
+                    ),
+                ));
+            }
+        }
         let twins = Twins {
-            shopware_path: self.profile(&f.twins.shopware_profile, |p| ShopwareProfile::load(p).map(drop))?,
-            erp_path: self.profile(&f.twins.erp_profile, |p| ErpProfile::load(p).map(drop))?,
+            shopware_path,
+            erp_path,
             shopware_profile: f.twins.shopware_profile.into_inner(),
             erp_profile: f.twins.erp_profile.into_inner(),
         };
@@ -679,11 +693,11 @@ impl Cx<'_> {
     }
 
     /// Finds a profile relative to the repository and checks that it loads.
-    fn profile(
+    fn profile<T>(
         &self,
         rel: &Spanned<String>,
-        check: impl Fn(&Path) -> Result<(), crate::twin::profile::ProfileError>,
-    ) -> Result<PathBuf, ScenarioError> {
+        load: impl Fn(&Path) -> Result<T, crate::twin::profile::ProfileError>,
+    ) -> Result<(PathBuf, T), ScenarioError> {
         let wanted = Path::new(rel.get_ref());
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let candidates = dir
@@ -699,8 +713,8 @@ impl Cx<'_> {
                 ),
             ));
         };
-        check(&found).map_err(|e| self.err(rel.span(), e.to_string()))?;
-        Ok(found)
+        let profile = load(&found).map_err(|e| self.err(rel.span(), e.to_string()))?;
+        Ok((found, profile))
     }
 
     fn engine(&self, section: Option<Spanned<toml::Table>>) -> Result<EnginePlan, ScenarioError> {
