@@ -229,6 +229,14 @@ const MAX_ORDERS_PER_HOUR: f64 = 10_000_000.0;
 const MAX_DURATION: Duration = Duration::from_secs(31 * 24 * 3600);
 
 impl Cx<'_> {
+    /// The scenario's directory (`.` for a bare file name).
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
     fn err(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (line, key) = locate(self.text, span.start);
         ScenarioError::Invalid {
@@ -699,7 +707,8 @@ impl Cx<'_> {
         load: impl Fn(&Path) -> Result<T, crate::twin::profile::ProfileError>,
     ) -> Result<(PathBuf, T), ScenarioError> {
         let wanted = Path::new(rel.get_ref());
-        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let dir = self.dir();
+        let dir = dir.canonicalize().unwrap_or(dir);
         let candidates = dir
             .ancestors()
             .map(|a| a.join(wanted))
@@ -713,7 +722,7 @@ impl Cx<'_> {
                 ),
             ));
         };
-        let profile = load(&found).map_err(|e| self.err(rel.span(), e.to_string()))?;
+        let profile = load(&found).map_err(|e| self.err(rel.span(), with_source(&e)))?;
         Ok((found, profile))
     }
 
@@ -736,8 +745,8 @@ impl Cx<'_> {
             let Some(rel) = config.as_str() else {
                 return Err(self.err(span, "engine.config must be a path to an engine TOML file"));
             };
-            let dir = self.path.parent().unwrap_or(Path::new("."));
-            let config = EngineConfig::load(&dir.join(rel)).map_err(|e| self.err(span.clone(), e.to_string()))?;
+            let config =
+                EngineConfig::load(&self.dir().join(rel)).map_err(|e| self.err(span.clone(), with_source(&e)))?;
             return Ok(EnginePlan {
                 name: rel.to_string(),
                 config,
@@ -750,6 +759,14 @@ impl Cx<'_> {
             name: "inline".into(),
             config,
         })
+    }
+}
+
+/// An error's message followed by its cause's, if any (`cannot read …: No such file`).
+fn with_source(e: &dyn std::error::Error) -> String {
+    match e.source() {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 
@@ -1059,7 +1076,7 @@ config = "engine/careful.toml"
         assert!(msg.contains("not found") && msg.contains("mocks/erp/sap.toml"), "{msg}");
         let (_, key, msg) = error_with("engine/careful.toml", "engine/reckless.toml");
         assert_eq!(key, "engine");
-        assert!(msg.contains("reckless.toml"), "{msg}");
+        assert!(msg.contains("reckless.toml") && msg.contains("No such file"), "{msg}");
         let (_, _, msg) = error_with(
             "config = \"engine/careful.toml\"",
             "config = \"engine/careful.toml\"\nrequest_timeout = \"5s\"",
@@ -1081,6 +1098,24 @@ config = "engine/careful.toml"
         let (_, key, msg) = error_with("config = \"engine/careful.toml\"", "request_timeuot = \"5s\"");
         assert_eq!(key, "engine");
         assert!(msg.contains("request_timeuot"), "{msg}");
+    }
+
+    /// The commented example in `model.rs` is a valid scenario.
+    #[test]
+    fn the_documented_example_is_valid() {
+        let example: String = include_str!("model.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .skip_while(|l| l.trim() != "```toml")
+            .skip(1)
+            .take_while(|l| l.trim() != "```")
+            .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+            .collect();
+        assert!(example.contains("[thresholds]"), "{example}");
+        let p = try_parse(&example).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.name, "default");
+        assert_eq!(p.catalogue.missing_in_erp, 6);
+        assert_eq!(p.erp_events.len(), 1);
     }
 
     #[test]
