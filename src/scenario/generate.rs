@@ -13,6 +13,10 @@
 //!
 //! Events are merged by time (ties: ERP events, then cancellations, then orders)
 //! and written as they are made; the same plan and seed give a byte-identical trace.
+//!
+//! Baskets draw from every sellable SKU, sold-out closeouts included: whether a line
+//! can be bought is decided at replay, against the stock Shopware shows then (a
+//! restocked closeout sells again; one the engine left unavailable does not).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};

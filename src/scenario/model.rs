@@ -14,38 +14,39 @@
 //!
 //! [catalogue]
 //! skus = 300                       # sellable SKUs: simple products plus variants
-//! variant_share = 0.3              # share of SKUs that are variants (2-4 per parent)
-//! closeout_share = 0.1             # share of SKUs with isCloseout
-//! configurator_share = 0.05        # share of SKUs that are customizable products
-//! sold_out_share = 0.05            # share of SKUs starting with stock 0
-//! missing_in_erp = 6               # whole number: a count; decimal in 0..1: a share (F1)
-//! tax_rates = { "19" = 0.85, "7" = 0.15 }   # rate -> share of SKUs; rates 19, 7 or 0
-//! initial_stock = [5, 60]          # on hand in both systems, inclusive range
+//! variant_share = 0.3              # share of SKUs that are variants (2-4 per parent); default 0
+//! closeout_share = 0.1             # share of SKUs with isCloseout; default 0
+//! configurator_share = 0.05        # share of SKUs that are customizable products; default 0
+//! sold_out_share = 0.05            # share of SKUs starting with stock 0; default 0
+//! missing_in_erp = 6               # whole number: a count; decimal in 0..1: a share (F1); default 0
+//! tax_rates = { "19" = 0.85, "7" = 0.15 }   # rate -> share of SKUs (19, 7 or 0); default all 19
+//! initial_stock = [5, 60]          # on hand in both systems, inclusive; default [10, 100]
 //!
-//! [[phases]]
+//! [[phases]]                       # any number, in time order, not overlapping
 //! start = "0m"
 //! end = "1h"
 //! orders_per_hour = 300            # Poisson arrivals
-//! guest_share = 0.3
-//! returning_share = 0.2            # a buyer seen before (same e-mail) buys again
+//! guest_share = 0.3                # shares default to 0 unless stated
+//! returning_share = 0.2            # a buyer seen before (same e-mail) buys again; default 0.3
 //! promotion_share = 0.2
 //! configurator_share = 0.05
-//! basket_size = [1, 4]             # distinct lines per order, inclusive
+//! basket_size = [1, 4]             # distinct lines per order, inclusive; default [1, 3]
 //! cancel_share = 0.02              # orders cancelled later by the customer
 //!
-//! [[erp_events]]
+//! [[erp_events]]                   # any number
 //! kind = "receipt"                 # receipt | adjustment | burst
-//! every = "10m"                    # receipt and adjustment: interval
+//! every = "10m"                    # receipt, adjustment: interval (also start, end: the window)
 //! share = 0.05                     # share of the ERP's SKUs (of `select`) each time
-//! qty = [10, 40]                   # receipt and burst: units; adjustment: `delta`
-//! select = "any"                   # any | closeouts | sold_out
+//! qty = [10, 40]                   # receipt, burst: units; adjustment: delta = [-3, 2], reason
+//! select = "any"                   # any | closeouts | sold_out; burst: at = ["30m"], spread = "1m"
 //!
 //! [twins]
 //! shopware_profile = "mocks/shopware/self-hosted-6.6.toml"   # relative to the repository
 //! erp_profile = "mocks/erp/business-central.toml"
 //!
 //! [engine]
-//! config = "engine/careful.toml"   # relative to the scenario file, or the settings inline
+//! config = "engine/careful.toml"   # relative to the scenario file, or the settings inline;
+//!                                  # without [engine]: the engine defaults
 //!
 //! [thresholds]
 //! "latency.order_export.p95" = "< 5m"
