@@ -808,7 +808,7 @@ fn locate(text: &str, offset: usize) -> (usize, String) {
     let line = &text[line_start..line_end];
     let key = line
         .split_once('=')
-        .filter(|_| !line.trim_start().starts_with('['))
+        .filter(|_| !line.trim_start().starts_with(['[', '#']))
         .map(|(k, _)| k.trim().trim_matches('"').to_string());
     let path = match key {
         Some(k) if table.is_empty() => k,
@@ -965,6 +965,21 @@ config = "engine/careful.toml"
         assert!(msg.contains("cancel_share") && msg.contains("expected"), "{msg}");
         let (_, key, _) = error_with("[twins]", "[twinz]");
         assert_eq!(key, "twinz");
+    }
+
+    #[test]
+    fn missing_sections_are_named() {
+        let text = VALID.replacen("[twins]", "[ignored]", 1);
+        let text = text
+            .replace("shopware_profile", "# shopware_profile")
+            .replace("erp_profile", "# erp_profile");
+        let text = text.replace("[ignored]", "");
+        match try_parse(&text) {
+            Err(ScenarioError::Invalid { message, .. }) => {
+                assert!(message.contains("missing field `twins`"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -1131,6 +1146,7 @@ config = "engine/careful.toml"
         assert_eq!(locate(text, text.find("y =").unwrap()), (5, "p[1].y".into()));
         assert_eq!(locate(text, text.find("\"k.l\"").unwrap()), (7, "t.k.l".into()));
         assert_eq!(locate(text, 0), (1, "a".into()));
+        assert_eq!(locate("# a = b\nx = 1\n", 0), (1, "(top level)".into()));
         assert_eq!(fmt_duration(Duration::from_secs(5400)), "1h30m00s");
     }
 }
