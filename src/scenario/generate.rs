@@ -541,6 +541,22 @@ mod tests {
         assert_eq!(by_email.len() as u64, sum.customers + sum.guests);
     }
 
+    /// The committed trace pins the format and every draw (rand, fake and serde_json
+    /// versions included). If a change is intended, regenerate it with
+    /// `synctwin generate scenarios/default.toml -o scenarios/traces/default.jsonl`.
+    #[test]
+    fn the_default_trace_is_the_committed_one() {
+        let committed = include_bytes!("../../scenarios/traces/default.jsonl");
+        let (now, _) = run(&default_plan());
+        if now.as_slice() != committed.as_slice() {
+            let first = String::from_utf8_lossy(&now)
+                .lines()
+                .zip(String::from_utf8_lossy(committed).lines())
+                .position(|(a, b)| a != b);
+            panic!("the default trace changed (first differing line: {first:?}); regenerate it if intended");
+        }
+    }
+
     #[test]
     fn arrivals_follow_the_phase_rate() {
         let mut p = default_plan();
