@@ -15,6 +15,7 @@
 //!   [`twin::shopware`] and [`twin::erp`].
 //! - [`engine`]: the reference sync engine's decision logic.
 //! - [`reconcile`]: the twins' end states compared: orders, money, stock, guests.
+//! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
@@ -27,4 +28,5 @@ pub mod observe;
 pub mod reconcile;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod twin;

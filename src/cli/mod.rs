@@ -3,6 +3,7 @@
 //! 2 the job could not be done.
 
 mod engine;
+mod generate;
 mod mock;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ pub enum Command {
     /// The engine's exception queue: list, or send back for another try.
     #[command(subcommand)]
     Exceptions(engine::ExceptionsCommand),
+    /// Write a scenario's traffic as a JSONL trace (same scenario and seed, same bytes).
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,5 +48,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mock(m) => mock::run(m),
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),
+        Command::Generate(a) => generate::run(a),
     }
 }

@@ -79,7 +79,7 @@ fn describe(e: &toml::de::Error, text: &str) -> String {
 }
 
 /// Rust type names mean nothing to a consultant: say what kind of value is wanted.
-fn plain_types(msg: &str) -> String {
+pub(crate) fn plain_types(msg: &str) -> String {
     let mut out = msg.to_string();
     for (rust, plain) in [
         ("expected u8", "expected a whole number"),

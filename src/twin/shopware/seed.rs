@@ -47,6 +47,9 @@ use super::store::{Row, Store};
 use crate::clock::{default_epoch, rfc3339_ms};
 use crate::twin::hex_id;
 
+/// The first productNumber: `SW10000`.
+pub const FIRST_NUMBER: u64 = 10_000;
+
 /// What to seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedConfig {
@@ -121,6 +124,23 @@ pub fn seed_shop(store: &mut Store, cfg: &SeedConfig) -> SeedSummary {
     let created = rfc3339_ms(epoch - time::Duration::days(30));
     let mut sum = SeedSummary::default();
 
+    seed_base(store, &created, &mut sum);
+
+    let catalogue = seed_catalogue(store, cfg, &created, &mut sum);
+    seed_orders(store, cfg, &catalogue, &mut sum);
+    sum.customers = store.len("customer");
+    sum.guests = store
+        .rows("customer")
+        .filter(|r| r.get("guest").and_then(Value::as_bool) == Some(true))
+        .count();
+    sum.orders = store.len("order");
+    sum.line_items = store.len("order_line_item");
+    sum
+}
+
+/// Taxes (19 %, 7 %, 0 %), currencies (EUR, CHF) and state machine states: what every
+/// shop needs before products and orders (also used by scenario catalogues).
+pub fn seed_base(store: &mut Store, created: &str, sum: &mut SeedSummary) {
     for (name, rate, pos) in [("standard", 19.0, 1), ("reduced", 7.0, 2), ("free", 0.0, 3)] {
         let label = match name {
             "standard" => "Standard rate",
@@ -153,19 +173,8 @@ pub fn seed_shop(store: &mut Store, cfg: &SeedConfig) -> SeedSummary {
         );
         sum.currencies += 1;
     }
-    states::seed(store, &created);
+    states::seed(store, created);
     sum.states = store.len("state_machine_state");
-
-    let catalogue = seed_catalogue(store, cfg, &created, &mut sum);
-    seed_orders(store, cfg, &catalogue, &mut sum);
-    sum.customers = store.len("customer");
-    sum.guests = store
-        .rows("customer")
-        .filter(|r| r.get("guest").and_then(Value::as_bool) == Some(true))
-        .count();
-    sum.orders = store.len("order");
-    sum.line_items = store.len("order_line_item");
-    sum
 }
 
 /// productNumbers by what the order generator needs.
@@ -178,7 +187,8 @@ struct Catalogue {
     customizable: Vec<String>,
 }
 
-fn product_name(rng: &mut ChaCha8Rng) -> String {
+/// A seeded product name ("Adjective Noun").
+pub fn product_name(rng: &mut ChaCha8Rng) -> String {
     let adj: String = BsAdj().fake_with_rng(rng);
     let noun: String = BsNoun().fake_with_rng(rng);
     let title = |w: &str| {
@@ -190,8 +200,10 @@ fn product_name(rng: &mut ChaCha8Rng) -> String {
     format!("{} {}", title(&adj), title(&noun))
 }
 
+/// One product row in the shape the twin stores; a variant passes `tax: None` and
+/// inherits price, tax, name and flags from its parent.
 #[allow(clippy::too_many_arguments)]
-fn product_row(
+pub fn product_row(
     rng: &mut ChaCha8Rng,
     number: &str,
     name: Option<String>,
@@ -243,7 +255,7 @@ fn product_row(
 fn seed_catalogue(store: &mut Store, cfg: &SeedConfig, created: &str, sum: &mut SeedSummary) -> Catalogue {
     let mut rng = rng_for(cfg.seed, 1);
     let mut cat = Catalogue::default();
-    let mut number = 10000;
+    let mut number = FIRST_NUMBER;
     let mut block = 0usize;
     let mut rows: Vec<Row> = Vec::new();
     while rows.len() < cfg.products || block < 10 {
