@@ -8,3 +8,5 @@ pub mod sample;
 pub mod schema;
 
 pub use model::{RunReport, REPORT_VERSION};
+pub mod threshold;
+pub mod units;

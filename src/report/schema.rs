@@ -92,7 +92,9 @@ mod tests {
             ("version missing", |v| {
                 v.as_object_mut().unwrap().remove("version");
             }),
-            ("a count as text", |v| v["reconciliation"]["missing_orders"] = "3".into()),
+            ("a count as text", |v| {
+                v["reconciliation"]["missing_orders"] = "3".into()
+            }),
             ("a negative count", |v| v["rate_limits"]["throttled_429"] = (-1).into()),
             ("a latency that is not a number (NaN serialises as null)", |v| {
                 v["latency"]["order_export"]["p95_ms"] = serde_json::Value::Null
