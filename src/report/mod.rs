@@ -8,5 +8,7 @@ pub mod sample;
 pub mod schema;
 
 pub use model::{RunReport, REPORT_VERSION};
+pub mod advice;
+pub mod baseline;
 pub mod threshold;
 pub mod units;
