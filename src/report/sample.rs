@@ -213,3 +213,34 @@ pub fn sample_report() -> RunReport {
         timeline,
     }
 }
+
+/// Compares rendered output with the committed snapshot `src/report/snapshots/<name>`
+/// byte for byte (hyperfine snapshots its exporters the same way, with insta).
+/// `SYNCTWIN_UPDATE_SNAPSHOTS=1 cargo test --lib report::` rewrites the snapshots;
+/// review them with `git diff src/report/snapshots/`.
+#[cfg(test)]
+pub(crate) fn assert_snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/report/snapshots")
+        .join(name);
+    if std::env::var_os("SYNCTWIN_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("snapshots have a folder")).expect("create snapshots/");
+        std::fs::write(&path, actual).expect("write the snapshot");
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from the committed snapshot at line {}:\n  expected: {:?}\n  actual:   {:?}\n\
+             If the change is intended, run `SYNCTWIN_UPDATE_SNAPSHOTS=1 cargo test --lib report::` and review \
+             `git diff src/report/snapshots/`.\n--- actual ---\n{actual}",
+            first + 1,
+            expected.lines().nth(first).unwrap_or("<end>"),
+            actual.lines().nth(first).unwrap_or("<end>"),
+        );
+    }
+}
