@@ -32,6 +32,8 @@ use std::str::FromStr;
 
 pub use model::{RunReport, REPORT_VERSION};
 
+pub use export::ExportManager;
+
 use baseline::Comparison;
 
 /// Renders a report in one format. Pure: no I/O, no clock; the same report gives
