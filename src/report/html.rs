@@ -252,10 +252,10 @@ pub fn render(r: &RunReport) -> String {
          <title>{verdict}: {} — synctwin report</title><style>{CSS}</style></head><body><main>\n",
         escape(&s.name)
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<header class=\"verdict {class}\"><h1>{verdict}: {}</h1><p>{} of {} thresholds failed · seed {} · {} of \
-         scenario time at {}x · engine {} · started {}</p></header>\n",
+         scenario time at {}x · engine {} · started {}</p></header>",
         escape(&s.name),
         failures.len(),
         r.verdict.thresholds.len(),
@@ -358,9 +358,9 @@ pub fn render(r: &RunReport) -> String {
         "ERP shipment → Shopware shipped with tracking",
         &l.shipment_sync,
     ));
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</div><p>The oldest order still waiting for export reached <strong>{}</strong>.</p></section>\n",
+        "</div><p>The oldest order still waiting for export reached <strong>{}</strong>.</p></section>",
         escape(&units::duration(l.oldest_unexported_max_ms))
     );
 

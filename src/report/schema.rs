@@ -88,7 +88,8 @@ mod tests {
     fn the_schema_rejects_broken_reports() {
         let validator = validator();
         let good = serde_json::to_value(sample_report()).unwrap();
-        let breaks: [(&str, fn(&mut serde_json::Value)); 4] = [
+        type Break = fn(&mut serde_json::Value);
+        let breaks: [(&str, Break); 4] = [
             ("version missing", |v| {
                 v.as_object_mut().unwrap().remove("version");
             }),
