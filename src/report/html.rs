@@ -219,12 +219,16 @@ fn latency_bars(title: &str, d: &Distribution) -> String {
 }
 
 fn table(out: &mut String, header: &[&str], numeric: &[usize], rows: &[(bool, Vec<String>)]) {
-    out.push_str("<table><thead><tr>");
-    for (i, h) in header.iter().enumerate() {
-        let class = if numeric.contains(&i) { " class=\"num\"" } else { "" };
-        let _ = write!(out, "<th{class}>{}</th>", escape(h));
+    out.push_str("<table>");
+    if header.iter().any(|h| !h.is_empty()) {
+        out.push_str("<thead><tr>");
+        for (i, h) in header.iter().enumerate() {
+            let class = if numeric.contains(&i) { " class=\"num\"" } else { "" };
+            let _ = write!(out, "<th{class}>{}</th>", escape(h));
+        }
+        out.push_str("</tr></thead>");
     }
-    out.push_str("</tr></thead><tbody>");
+    out.push_str("<tbody>");
     for (failed, row) in rows {
         out.push_str(if *failed { "<tr class=\"fail\">" } else { "<tr>" });
         for (i, cell) in row.iter().enumerate() {
