@@ -304,7 +304,11 @@ impl Condition {
 /// Why a threshold could not be evaluated. The run itself is fine; the scenario is not.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ThresholdError {
-    #[error("unknown threshold metric `{metric}`; allowed metrics: {}", METRICS.join(", "))]
+    #[error(
+        "unknown threshold metric `{metric}`{}; allowed metrics: {}",
+        closest(metric).map(|m| format!(" (did you mean `{m}`?)")).unwrap_or_default(),
+        METRICS.join(", ")
+    )]
     UnknownMetric { metric: String },
     #[error("threshold `{metric}` = \"{condition}\": {reason}")]
     BadCondition {
@@ -312,6 +316,31 @@ pub enum ThresholdError {
         condition: String,
         reason: String,
     },
+}
+
+/// The known metric closest to a misspelt one (edit distance at most a third of its
+/// length), for the error message.
+pub fn closest(metric: &str) -> Option<&'static str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut diagonal = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let substitution = diagonal + usize::from(ca != *cb);
+                diagonal = row[j + 1];
+                row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+            }
+        }
+        row[b.len()]
+    }
+    METRICS
+        .iter()
+        .map(|m| (distance(metric, m), *m))
+        .min()
+        .filter(|(d, _)| *d <= metric.len() / 3)
+        .map(|(_, m)| m)
 }
 
 /// A threshold checked for sense: a known metric and a condition whose unit fits it.
@@ -551,7 +580,12 @@ mod tests {
         .unwrap_err();
         assert!(matches!(&err, ThresholdError::UnknownMetric { metric } if metric == "latency.order_export.p96"));
         let text = err.to_string();
-        assert!(text.contains("`latency.order_export.p96`") && text.contains("latency.order_export.p95, "));
+        assert!(text.starts_with(
+            "unknown threshold metric `latency.order_export.p96` (did you mean `latency.order_export.p95`?); \
+             allowed metrics: latency.order_export.count, latency.order_export.p50,"
+        ));
+        assert_eq!(closest("reconciliation.missing"), Some("reconciliation.missing_orders"));
+        assert_eq!(closest("throughput"), None);
         assert_eq!(r.verdict, before, "a bad threshold leaves the verdict alone");
 
         for (metric, condition, needle) in [
