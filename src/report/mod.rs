@@ -122,3 +122,33 @@ impl FromStr for Format {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::sample_report;
+
+    #[test]
+    fn every_format_renders_an_empty_report() {
+        let empty = RunReport {
+            version: REPORT_VERSION,
+            ..RunReport::default()
+        };
+        for format in Format::ALL {
+            let bytes = format.exporter(None).render(&empty).unwrap();
+            let text = String::from_utf8(bytes).unwrap();
+            assert!(!text.is_empty(), "{format}");
+            assert!(!text.contains("NaN"), "{format}: {text}");
+        }
+    }
+
+    #[test]
+    fn every_format_is_deterministic() {
+        let r = sample_report();
+        for format in Format::ALL {
+            let first = format.exporter(None).render(&r).unwrap();
+            assert_eq!(format.exporter(None).render(&r).unwrap(), first, "{format}");
+            assert_eq!(format.name().parse::<Format>().unwrap(), format);
+        }
+    }
+}
