@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change.
 pub const REPORT_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunReport {
     pub version: u32,
     pub scenario: ScenarioInfo,
@@ -24,7 +25,7 @@ pub struct RunReport {
     pub timeline: Vec<TimelinePoint>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub seed: u64,
@@ -38,13 +39,13 @@ pub struct ScenarioInfo {
     pub started_at: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Verdict {
     pub passed: bool,
     pub thresholds: Vec<ThresholdResult>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ThresholdResult {
     /// Metric path, e.g. `latency.order_export.p95`.
     pub metric: String,
@@ -56,7 +57,7 @@ pub struct ThresholdResult {
 }
 
 /// A latency distribution in scenario milliseconds (HDR histogram, 3 significant figures).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Distribution {
     pub count: u64,
     pub p50_ms: f64,
@@ -66,7 +67,7 @@ pub struct Distribution {
     pub mean_ms: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {
     /// Order placed in Shopware → order created in the ERP.
     pub order_export: Distribution,
@@ -78,7 +79,7 @@ pub struct Latency {
     pub oldest_unexported_max_ms: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EndpointStats {
     pub requests: u64,
     /// Responses by status code (as text keys for JSON).
@@ -86,7 +87,7 @@ pub struct EndpointStats {
     pub records: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RateLimits {
     /// `shopware` / `erp` → route label → counts.
     pub endpoints: BTreeMap<String, BTreeMap<String, EndpointStats>>,
@@ -103,7 +104,7 @@ pub struct RateLimits {
     pub ratio_429: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MoneyDelta {
     pub order_number: String,
     pub shop_gross: f64,
@@ -115,21 +116,21 @@ pub struct MoneyDelta {
     pub within_tolerance: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StockMismatch {
     pub sku: String,
     pub shopware: i64,
     pub erp_available: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExceptionCount {
     pub category: String,
     pub owner: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Reconciliation {
     pub shop_orders: u64,
     pub erp_orders: u64,
@@ -149,7 +150,7 @@ pub struct Reconciliation {
     pub exceptions: Vec<ExceptionCount>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Harness {
     pub wall_seconds: f64,
     pub achieved_speed: f64,
@@ -162,7 +163,7 @@ pub struct Harness {
 }
 
 /// One interval of the run (for charts).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TimelinePoint {
     pub t_ms: u64,
     pub requests: u64,

@@ -1,0 +1,90 @@
+//! Who owns a failed metric and what to do next (STYLE.md §3.12: findings give
+//! advice). Used by the Markdown, HTML and terminal reports next to failed thresholds.
+
+/// The team that owns a metric when it fails: `ecommerce`, `operations` or `finance`
+/// (the owners exceptions are counted under), or `harness` for the harness's own health.
+pub fn owner(metric: &str) -> &'static str {
+    match metric {
+        m if m.starts_with("harness.") => "harness",
+        m if m.starts_with("reconciliation.exceptions.") => match &m["reconciliation.exceptions.".len()..] {
+            "ecommerce" => "ecommerce",
+            "finance" => "finance",
+            _ => "operations",
+        },
+        m if m.contains("stock") || m.contains("oversel") || m.contains("resurrected") => "ecommerce",
+        m if m.contains("money") || m.contains("gross") || m.contains("tolerance") => "finance",
+        _ => "operations",
+    }
+}
+
+/// A next step for a failed metric, in the words a client's team would act on.
+pub fn advice(metric: &str) -> &'static str {
+    match metric {
+        m if m.starts_with("latency.order_export") || m == "latency.oldest_unexported_max" => {
+            "Orders reach the ERP too late: check the export batch size and interval, and whether 429s \
+             or retries hold the queue back (see rate limits)."
+        }
+        m if m.starts_with("latency.stock_sync") => {
+            "Shopware shows stale stock for too long: push stock deltas more often, or in smaller batches \
+             that stay under the sync endpoint's rate limit."
+        }
+        m if m.starts_with("latency.shipment_sync") => {
+            "Customers wait for tracking: poll ERP shipments more often, or react to shipment events."
+        }
+        m if m.starts_with("latency.") => "Latency breached its limit: see the timeline for when it grew.",
+        "rate_limits.retry_after_violations" => {
+            "The integration retries before Retry-After has passed: honour the header, otherwise every \
+             retry earns another 429."
+        }
+        m if m.starts_with("rate_limits.") => {
+            "The integration hits rate limits: pace requests client-side below the profile's ceiling, \
+             batch writes, and back off on 429 as Retry-After says."
+        }
+        "reconciliation.missing_orders" => {
+            "Orders never reached the ERP: find where exports are dropped after errors (timeouts, 5xx) \
+             and make the export retry until the ERP confirms."
+        }
+        "reconciliation.duplicated_orders" => {
+            "Orders were created twice: send an idempotency key (the Shopware order number) and look \
+             the order up before re-sending after a timeout."
+        }
+        "reconciliation.orphaned_orders" => "ERP orders without a Shopware order: check manual or test entries.",
+        m if m.contains("money") || m.contains("gross") || m.contains("tolerance") || m.ends_with(".finance") => {
+            "Order totals differ between shop and ERP: compare tax rates, rounding per line vs per order, \
+             and how discounts and shipping are mapped."
+        }
+        m if m.contains("oversel") || m.contains("stock") || m.contains("resurrected") || m.ends_with(".ecommerce") => {
+            "Stock in Shopware and the ERP disagree: sync stock faster, reserve open orders in the figure \
+             pushed, and never let a full push overwrite newer deltas."
+        }
+        "reconciliation.guests_merged" => {
+            "Guest orders were booked on one ERP customer: match guests by e-mail and order, not by name."
+        }
+        m if m.starts_with("harness.") => {
+            "The harness itself could not keep up: lower --speed so the reported latencies can be trusted."
+        }
+        _ => "See the reconciliation section for the affected orders and SKUs.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::threshold::METRICS;
+
+    #[test]
+    fn every_metric_has_an_owner_and_advice() {
+        for m in METRICS {
+            assert!(
+                ["ecommerce", "operations", "finance", "harness"].contains(&owner(m)),
+                "{m}"
+            );
+            assert!(advice(m).ends_with('.'), "{m}");
+        }
+        assert_eq!(owner("reconciliation.stock_mismatches"), "ecommerce");
+        assert_eq!(owner("reconciliation.total_delta_gross"), "finance");
+        assert_eq!(owner("reconciliation.missing_orders"), "operations");
+        assert_eq!(owner("reconciliation.exceptions.finance"), "finance");
+        assert!(advice("reconciliation.duplicated_orders").contains("idempotency"));
+    }
+}
