@@ -171,7 +171,7 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
 }
 
 /// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Op {
     Lt,
     Le,
@@ -225,7 +225,7 @@ impl fmt::Display for Op {
 }
 
 /// The unit written after a threshold's number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Unit {
     /// No unit: the metric's own.
     Bare,
@@ -264,7 +264,7 @@ impl Unit {
 }
 
 /// A parsed condition: `actual <op> limit`, the limit already in the metric's unit.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Condition {
     pub op: Op,
     pub limit: f64,
@@ -344,7 +344,7 @@ pub fn closest(metric: &str) -> Option<&'static str> {
 }
 
 /// A threshold checked for sense: a known metric and a condition whose unit fits it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Threshold {
     pub metric: String,
     /// As written, kept for the report.

@@ -16,9 +16,9 @@ use serde::Serialize;
 use toml::Spanned;
 
 use super::model::{CatalogueSection, CountOrShare, ErpEventSection, PhaseSection, ScenarioFile};
-use super::threshold::Threshold;
 use crate::clock::{parse_duration, Speed};
 use crate::engine::config::EngineConfig;
+use crate::report::threshold::Threshold;
 use crate::twin::erp::ErpProfile;
 use crate::twin::profile::{plain_types, Validate};
 use crate::twin::shopware::profile::ShopwareProfile;
@@ -383,7 +383,9 @@ impl Cx<'_> {
         let thresholds = f
             .thresholds
             .iter()
-            .map(|(metric, cond)| Threshold::parse(metric, cond.get_ref()).map_err(|m| self.err(cond.span(), m)))
+            .map(|(metric, cond)| {
+                Threshold::parse(metric, cond.get_ref()).map_err(|e| self.err(cond.span(), e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Plan {
             name,
@@ -822,7 +824,7 @@ fn locate(text: &str, offset: usize) -> (usize, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::threshold::Op;
+    use crate::report::threshold::Op;
 
     /// A valid scenario placed in `scenarios/` so profile and engine paths resolve.
     const VALID: &str = r#"
@@ -954,7 +956,12 @@ config = "engine/careful.toml"
             .iter()
             .find(|t| t.metric == "latency.order_export.p95")
             .unwrap();
-        assert_eq!((t.op, t.value), (Op::Lt, 300_000.0));
+        assert_eq!(
+            (t.condition.op, t.condition.limit),
+            (Op::Lt, 300_000.0),
+            "limits are stored in ms"
+        );
+        assert_eq!(t.text, "< 5m");
     }
 
     #[test]
@@ -1076,10 +1083,10 @@ config = "engine/careful.toml"
         );
         assert_eq!(line, line_of("latency.order_export.p95"));
         assert_eq!(key, "thresholds.latency.order_export.p95");
-        assert!(msg.contains("must start with"), "{msg}");
+        assert!(msg.contains("5m"), "{msg}");
         let (_, _, msg) = error_with("\"reconciliation.missing_orders\"", "\"reconciliation.lost_orders\"");
         assert!(
-            msg.contains("unknown metric") && msg.contains("reconciliation.missing_orders"),
+            msg.contains("unknown threshold metric") && msg.contains("reconciliation.missing_orders"),
             "{msg}"
         );
     }
