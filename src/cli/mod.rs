@@ -5,6 +5,7 @@
 mod engine;
 mod generate;
 mod mock;
+mod run;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a scenario end to end (default: scenarios/default.toml) and write the report.
+    Run(Box<run::RunArgs>),
     /// Serve a twin on loopback until Ctrl-C (for external integrations and manual tests).
     #[command(subcommand)]
     Mock(MockCommand),
@@ -45,6 +48,7 @@ pub enum MockCommand {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(a) => run::run(*a),
         Command::Mock(m) => mock::run(m),
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),

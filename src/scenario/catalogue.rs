@@ -242,6 +242,17 @@ pub fn build(plan: &Plan) -> BuiltCatalogue {
             on_hand: sku.stock,
         });
     }
+    // Configurator surcharges the generator sells (gift wrapping) are items the
+    // merchant's ERP carries; without them every such order would fail as an
+    // unmapped SKU and hide what F7 is about (option texts and field lengths).
+    rows.push(ItemRow {
+        number: "OPT-GIFTWRAP".into(),
+        item_type: ItemType::NonInventory,
+        description: "Gift wrapping".into(),
+        unit_price_e5: 350_000,
+        tax_code: TaxRate::Standard19.erp_code().to_string(),
+        on_hand: 0,
+    });
     built.erp = Catalogue::Rows(rows);
     built
 }
@@ -291,7 +302,8 @@ mod tests {
         let b = build(&plan_with(shape(), 3));
         assert_eq!(b.sellable.len(), 400);
         assert_eq!(b.missing_in_erp.len(), 12);
-        assert_eq!(rows(&b).len(), 388);
+        // The 388 sellable SKUs the ERP holds, plus the gift-wrapping surcharge item.
+        assert_eq!(rows(&b).len(), 389);
         assert_eq!(b.erp_skus.len(), 388);
         let variants = b.sellable.iter().filter(|n| n.contains('.')).count();
         assert!((80..=160).contains(&variants), "variants {variants}");
@@ -301,7 +313,7 @@ mod tests {
             b.customizable.len()
         );
         assert!(!b.closeouts.is_empty() && !b.sold_out.is_empty());
-        for r in rows(&b) {
+        for r in rows(&b).iter().filter(|r| r.item_type == ItemType::Inventory) {
             assert_eq!(r.on_hand, stock_of(&b.shop, &r.number), "{}", r.number);
             assert!(["VAT19", "VAT7"].contains(&r.tax_code.as_str()));
             assert!(r.unit_price_e5 > 0);

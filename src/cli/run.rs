@@ -1,0 +1,227 @@
+//! `synctwin run [SCENARIO]`: a scenario end to end, then the report.
+//!
+//! Loads and validates the scenario, builds both catalogues, generates the
+//! trace into the report directory (or replays `--trace`), runs twins, traffic
+//! and engine on one clock, evaluates the thresholds, writes the report files
+//! and prints the terminal report. Exit code: 0 all thresholds passed, 1 a
+//! threshold failed, 2 the run could not be done.
+
+use std::io::{BufReader, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use crate::clock::{SimTime, Speed};
+use crate::report::export::ExportManager;
+use crate::report::Format;
+use crate::run::driver::Traffic;
+use crate::run::orchestrate::{execute, EngineMode, RunSetup};
+use crate::scenario::trace::TraceEvent;
+use crate::twin::erp::ErpProfile;
+use crate::twin::shopware::ShopwareProfile;
+
+/// The scenario `synctwin run` uses when none is named.
+pub const DEFAULT_SCENARIO: &str = "scenarios/default.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    /// The reference engine with the scenario's engine settings.
+    Reference,
+    /// An integration you run yourself against the twins' URLs (printed at start).
+    External,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scenario file (default: scenarios/default.toml).
+    pub scenario: Option<PathBuf>,
+    /// Replay this trace (JSONL from `synctwin generate` or `record`) instead of generating one.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Override the scenario's speed factor.
+    #[arg(long)]
+    pub speed: Option<Speed>,
+    #[arg(long, value_enum, default_value_t = EngineChoice::Reference)]
+    pub engine: EngineChoice,
+    /// Report directory (default: reports/<scenario>/<timestamp>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Compare against a committed report and show the deltas.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// No progress display (the default when stderr is not a terminal or CI is set).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn to_traffic(ev: TraceEvent) -> Traffic {
+    let at = |ms: u64| SimTime(ms * 1000);
+    match ev {
+        TraceEvent::PlaceOrder { at_ms, cart } => Traffic::PlaceOrder { at: at(at_ms), cart },
+        TraceEvent::CancelOrder { at_ms, order_index } => Traffic::CancelOrder {
+            at: at(at_ms),
+            order_index: order_index as usize,
+        },
+        TraceEvent::ErpReceipt { at_ms, sku, qty } => Traffic::ErpReceipt {
+            at: at(at_ms),
+            sku,
+            qty,
+        },
+        TraceEvent::ErpAdjustment {
+            at_ms,
+            sku,
+            delta,
+            reason,
+        } => Traffic::ErpAdjustment {
+            at: at(at_ms),
+            sku,
+            delta,
+            reason,
+        },
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let path = args.scenario.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCENARIO));
+    if !path.exists() {
+        anyhow::bail!(
+            "scenario file {} not found (run from the repository root, or name a scenario file)",
+            path.display()
+        );
+    }
+    let mut plan = crate::scenario::plan::load(&path)?;
+    if let Some(s) = args.speed {
+        plan.speed = s;
+    }
+    let shop_profile = ShopwareProfile::load(&plan.twins.shopware_path)?;
+    let erp_profile = ErpProfile::load(&plan.twins.erp_path)?;
+    let catalogue = crate::scenario::catalogue::build(&plan);
+    let baseline = match &args.baseline {
+        Some(p) => Some(crate::report::baseline::load(p)?),
+        None => None,
+    };
+    let stamp = time::OffsetDateTime::now_utc();
+    let out_dir = match &args.out {
+        Some(d) => d.clone(),
+        None => PathBuf::from("reports")
+            .join(crate::report::export::path_component(&plan.name, "scenario"))
+            .join(format!(
+                "{:04}{:02}{:02}-{:02}{:02}{:02}",
+                stamp.year(),
+                u8::from(stamp.month()),
+                stamp.day(),
+                stamp.hour(),
+                stamp.minute(),
+                stamp.second()
+            )),
+    };
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create the report directory {}", out_dir.display()))?;
+    let trace_path = match &args.trace {
+        Some(t) => t.clone(),
+        None => {
+            let p = out_dir.join("trace.jsonl");
+            let file = std::fs::File::create(&p).with_context(|| format!("cannot write the trace {}", p.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            crate::scenario::generate::generate(&plan, &catalogue, &mut w)
+                .with_context(|| format!("cannot write the trace {}", p.display()))?;
+            w.flush()?;
+            p
+        }
+    };
+    let trace_file =
+        std::fs::File::open(&trace_path).with_context(|| format!("cannot read the trace {}", trace_path.display()))?;
+    let trace_name = trace_path.display().to_string();
+    let traffic = crate::scenario::trace::read(BufReader::new(trace_file))
+        .map(move |r| r.map(to_traffic).map_err(|e| anyhow::anyhow!("{trace_name}: {e}")));
+    let engine = match args.engine {
+        EngineChoice::Reference => EngineMode::Reference {
+            config: Box::new(plan.engine.config.clone()),
+            name: plan.engine.name.clone(),
+        },
+        EngineChoice::External => EngineMode::External,
+    };
+    let interval = (plan.duration / 60).max(Duration::from_secs(60));
+    let drain_limit = (plan.engine.config.intervals.orders * 4).max(Duration::from_secs(1800));
+    let setup = RunSetup {
+        name: plan.name.clone(),
+        seed: plan.seed,
+        duration: plan.duration,
+        speed: plan.speed,
+        shop_profile,
+        erp_profile,
+        shop_store: catalogue.shop,
+        erp_catalogue: catalogue.erp,
+        engine,
+        interval,
+        drain_limit,
+    };
+    let interactive = !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let external = args.engine == EngineChoice::External;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("Failed to start the async runtime")?;
+    eprintln!(
+        "running {} ({} of scenario time at {}x, engine: {})",
+        plan.name,
+        crate::report::units::duration(plan.duration.as_millis() as f64),
+        plan.speed.factor(),
+        if external {
+            "external"
+        } else {
+            plan.engine.name.as_str()
+        }
+    );
+    let outcome = rt.block_on(execute(
+        setup,
+        traffic,
+        |e| {
+            if external {
+                eprintln!(
+                    "shopware twin: {}/api  client_id={} client_secret={}",
+                    e.shopware_url, e.shopware_client_id, e.shopware_client_secret
+                );
+                eprintln!(
+                    "erp twin:      {}  client_id={} client_secret={}",
+                    e.erp_url, e.erp_client_id, e.erp_client_secret
+                );
+            }
+        },
+        |p| {
+            if interactive {
+                eprint!(
+                    "\r{} / {}  orders {}  backlog {}  429s {}{}   ",
+                    p.at,
+                    p.end,
+                    p.orders_placed,
+                    p.backlog,
+                    p.throttled,
+                    if p.draining { "  (draining)" } else { "" }
+                );
+            }
+        },
+    ))?;
+    if interactive {
+        eprintln!();
+    }
+    let mut report = outcome.report;
+    let thresholds = plan
+        .thresholds
+        .iter()
+        .map(|t| (t.metric.clone(), t.text.clone()))
+        .collect();
+    crate::report::threshold::evaluate(&mut report, &thresholds)?;
+    let mut exports = ExportManager::to_dir(&out_dir);
+    if let Some(b) = &baseline {
+        exports = exports.with_baseline(crate::report::baseline::compare(b, &report)?);
+    }
+    exports.add(Format::Table, "-")?;
+    let mut stdout = std::io::stdout().lock();
+    exports.write_all(&report, &mut stdout)?;
+    writeln!(stdout, "report files: {}", out_dir.display())?;
+    Ok(ExitCode::from(crate::report::threshold::exit_code(&report)))
+}
