@@ -99,6 +99,21 @@ pub fn page_criteria(state: &EngineState, cfg: &ExportConfig) -> Result<Value, S
     Ok(c)
 }
 
+/// Criteria for the orders created since the export watermark (with their
+/// line items), which the engine has not handed to the ERP yet.
+pub fn recent_orders_criteria(state: &EngineState) -> Result<Value, StateError> {
+    let wm = state.watermark()?;
+    let mut c = json!({
+        "limit": 500,
+        "associations": {"lineItems": {}},
+        "includes": {"order": ["id", "orderNumber", "createdAt", "lineItems"], "order_line_item": ["type", "quantity", "payload"]},
+    });
+    if let Some(ts) = wm.created_at {
+        c["filter"] = json!([{"type": "range", "field": "createdAt", "parameters": {"gte": ts}}]);
+    }
+    Ok(c)
+}
+
 /// Runs one export pass.
 #[allow(clippy::too_many_arguments)]
 pub async fn export_once(

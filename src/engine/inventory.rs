@@ -114,7 +114,26 @@ pub async fn inventory_once(
     let (items, read_retries, read_honoured) =
         super::backoff::retrying(pause, retry, rng, || erp.items_since(since.as_deref())).await;
     let items = items.map_err(InventoryError::Erp)?;
-    let unacked = state.unacknowledged()?;
+    let mut unacked = state.unacknowledged()?;
+    // Orders placed since the last export pass are unacknowledged too: read them
+    // now, right before pushing, so the race between export and push is as
+    // short as one request (a stale read here only makes the figure less safe).
+    let recent_criteria = super::export::recent_orders_criteria(state)?;
+    if let (Ok(recent), _, _) =
+        super::backoff::retrying(pause, retry, rng, || shop.search_orders(&recent_criteria)).await
+    {
+        for order in &recent {
+            let number = order
+                .get("orderNumber")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            if state.outbox(number)?.is_none() {
+                for (sku, qty) in super::export::order_lines(order) {
+                    *unacked.entry(sku).or_insert(0) += qty;
+                }
+            }
+        }
+    }
     let targets: Vec<(String, i64)> = items
         .iter()
         .filter(|i| i.inventory)

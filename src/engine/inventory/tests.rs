@@ -19,12 +19,14 @@ struct FakeShop {
     unknown: Vec<String>,
     /// Answer this many requests with 429 first.
     throttle: Mutex<u32>,
+    /// Orders Shopware holds (what search_orders returns).
+    orders: Vec<Value>,
     requests: Mutex<u32>,
 }
 
 impl ShopApi for FakeShop {
     async fn search_orders(&self, _: &Value) -> Result<Vec<Value>, CallError> {
-        Ok(Vec::new())
+        Ok(self.orders.clone())
     }
     async fn push_stock(&self, op: &str, batch: &[(String, i64)], _: Option<&str>) -> Result<(), CallError> {
         *self.requests.lock().unwrap() += 1;
@@ -154,6 +156,30 @@ async fn safe_policy_subtracts_unacknowledged_orders_and_naive_resurrects_them()
         shop.stock.lock().unwrap()["SW1"],
         10,
         "on hand puts the 3 sold units (and 2 reserved) back"
+    );
+}
+
+#[tokio::test]
+async fn orders_placed_since_the_last_export_are_subtracted_too() {
+    let erp = FakeErp {
+        items: vec![item(1, 10, 10, 0)],
+    };
+    let state = EngineState::in_memory().unwrap();
+    // One order already in the outbox (pending), one the export has not seen yet.
+    state.begin("10001", "o1", &[("SW1".into(), 2)]).unwrap();
+    let line = |qty: i64| json!({"type": "product", "quantity": qty, "payload": {"productNumber": "SW1"}});
+    let shop = FakeShop {
+        orders: vec![
+            json!({"orderNumber": "10001", "lineItems": [line(2)]}),
+            json!({"orderNumber": "10002", "lineItems": [line(3)]}),
+        ],
+        ..Default::default()
+    };
+    pass(&shop, &erp, &state, &InventoryConfig::default(), true).await;
+    assert_eq!(
+        shop.stock.lock().unwrap()["SW1"],
+        5,
+        "10 available - 2 pending - 3 not yet exported"
     );
 }
 
