@@ -46,6 +46,9 @@ pub struct RunArgs {
     pub speed: Option<Speed>,
     #[arg(long, value_enum, default_value_t = EngineChoice::Reference)]
     pub engine: EngineChoice,
+    /// Use this engine configuration instead of the scenario's (e.g. scenarios/engine/naive.toml).
+    #[arg(long)]
+    pub engine_config: Option<PathBuf>,
     /// Report directory (default: reports/<scenario>/<timestamp>/).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -95,6 +98,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut plan = crate::scenario::plan::load(&path)?;
     if let Some(s) = args.speed {
         plan.speed = s;
+    }
+    if let Some(p) = &args.engine_config {
+        plan.engine.config = crate::engine::config::EngineConfig::load(p)?;
+        plan.engine.name = p.display().to_string();
     }
     let shop_profile = ShopwareProfile::load(&plan.twins.shopware_path)?;
     let erp_profile = ErpProfile::load(&plan.twins.erp_path)?;
