@@ -64,6 +64,8 @@ pub struct DriverStats {
     pub orders_placed: u64,
     /// Carts the storefront refused (sold-out closeouts, unknown products).
     pub orders_refused: u64,
+    /// Carts the customer did not buy because Shopware showed too little stock.
+    pub not_bought_out_of_stock: u64,
     pub cancellations: u64,
     pub receipts: u64,
     pub oversell_events: u64,
@@ -111,6 +113,29 @@ impl Driver {
         (self.lag.distribution(), self.max_lag)
     }
 
+    /// Does Shopware show enough stock for every product in the cart?
+    fn shown_in_stock(&self, cart: &Cart) -> bool {
+        use crate::twin::shopware::checkout::CartLine;
+        let mut wanted: BTreeMap<&str, i64> = BTreeMap::new();
+        for line in &cart.lines {
+            if let CartLine::Product {
+                product_number,
+                quantity,
+            }
+            | CartLine::CustomizedProducts {
+                product_number,
+                quantity,
+                ..
+            } = line
+            {
+                *wanted.entry(product_number.as_str()).or_default() += quantity;
+            }
+        }
+        wanted
+            .iter()
+            .all(|(sku, qty)| self.shop.stock_of(sku).is_none_or(|(stock, _)| stock >= *qty))
+    }
+
     /// Waits for the event's scenario time, then applies it.
     pub async fn step(&mut self, ev: Traffic) {
         let now = self.clock.now();
@@ -130,6 +155,13 @@ impl Driver {
         // Shipments due by now are posted before anything else happens.
         self.erp.tick();
         match ev {
+            // Customers buy from the stock Shopware shows: a basket asking for more
+            // than is shown is not bought (Shopware itself would sell a non-closeout
+            // product below zero).
+            Traffic::PlaceOrder { cart, .. } if !self.shown_in_stock(&cart) => {
+                self.stats.not_bought_out_of_stock += 1;
+                self.placed.push(None);
+            }
             Traffic::PlaceOrder { cart, .. } => match self.shop.place_order(&cart) {
                 Ok(placed) => {
                     self.stats.orders_placed += 1;
