@@ -268,7 +268,7 @@ pub async fn execute(
             samples.push((now, total_requests(&shop.stats, erp.stats())));
             let throttled = shop.stats.total_with_status(429) + erp.stats().total_with_status(429);
             let placed = shop.read().len("order") as u64;
-            let exported = erp.snapshot().orders.len() as u64;
+            let exported = erp.order_count() as u64;
             on_progress(&Progress {
                 at: now,
                 end,

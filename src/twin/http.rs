@@ -5,7 +5,6 @@
 //! being buffered), the twin's delay honoured with a timer, and nothing kept per
 //! request after the answer: memory stays flat however long the replay.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -149,6 +148,3 @@ pub async fn serve_until_ctrl_c(twin: Arc<dyn Twin>, listener: TcpListener) {
     })
     .await
 }
-
-/// Infallible marker kept for service signatures that need it.
-pub type NoError = Infallible;

@@ -366,6 +366,11 @@ impl ErpTwin {
     }
 
     /// A copy of every record (after posting shipments due by now), for reconciliation.
+    /// Sales orders held (for progress displays; no state is cloned).
+    pub fn order_count(&self) -> usize {
+        self.lock().state.orders.len()
+    }
+
     /// Requests that came back before the `Retry-After` they were given had passed.
     pub fn retry_after_violations(&self) -> u64 {
         self.lock().limiter.retry_after_violations()

@@ -212,15 +212,15 @@ impl ShopwareTwin {
             _ => {}
         }
         let ip = req.peer.to_string();
-        let client = self.client_of(req, now);
-        // Rate limits first: proxies and Shopware's limiters answer before auth.
-        let refused = self.control().limiter.check(
-            now,
-            req.method.as_str(),
-            &req.path,
-            &ip,
-            client.as_deref().unwrap_or(""),
-        );
+        // One look at the token serves both the per-client limits and auth.
+        let (auth, refused) = {
+            let mut control = self.control();
+            let auth = control.tokens.validate(req.bearer(), now).map(str::to_string);
+            let client = auth.as_deref().unwrap_or("");
+            // Rate limits first: proxies and Shopware's limiters answer before auth.
+            let refused = control.limiter.check(now, req.method.as_str(), &req.path, &ip, client);
+            (auth, refused)
+        };
         if let Err(refusal) = refused {
             self.observe(
                 now,
@@ -239,7 +239,7 @@ impl ShopwareTwin {
             return (self.token(req, now), 0);
         }
         if *r != Route::Version {
-            match self.control().tokens.validate(req.bearer(), now) {
+            match auth {
                 Ok(_) => {}
                 Err(TokenError::Missing) => return (errors::access_denied("Missing \"Authorization\" header"), 0),
                 Err(TokenError::Unknown) => return (errors::access_denied("Access token could not be verified"), 0),
@@ -412,12 +412,6 @@ impl ShopwareTwin {
             },
         );
         self.timeout_response(now)
-    }
-
-    /// The OAuth client of a request's valid token, if any (for per-client limits).
-    fn client_of(&self, req: &TwinRequest, now: SimTime) -> Option<String> {
-        let control = self.control();
-        control.tokens.validate(req.bearer(), now).ok().map(str::to_string)
     }
 
     /// `POST /api/oauth/token`: client credentials (integrations), password
