@@ -62,8 +62,8 @@ figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
 svg { width: 100%; height: auto; font: 11px system-ui, sans-serif; }
 svg .grid-line { stroke: var(--line); } svg .axis { fill: var(--muted); }
 svg .s-requests { stroke: #2563eb; fill: none; stroke-width: 2; } svg .s-throttled { stroke: #dc2626; fill: none; stroke-width: 2; }
-svg .s-backlog { stroke: #7c3aed; fill: none; stroke-width: 2; } svg .s-lag { stroke: #d97706; fill: none; stroke-width: 2; }
-svg .k-requests { fill: #2563eb; } svg .k-throttled { fill: #dc2626; } svg .k-backlog { fill: #7c3aed; } svg .k-lag { fill: #d97706; }
+svg .s-backlog { stroke: #7c3aed; fill: none; stroke-width: 2; } svg .s-never { stroke: #6b7280; fill: none; stroke-width: 2; stroke-dasharray: 4 3; } svg .s-lag { stroke: #d97706; fill: none; stroke-width: 2; }
+svg .k-requests { fill: #2563eb; } svg .k-throttled { fill: #dc2626; } svg .k-backlog { fill: #7c3aed; } svg .k-never { fill: #6b7280; } svg .k-lag { fill: #d97706; }
 svg .bar { fill: #93c5fd; } svg .bar.p95 { fill: #60a5fa; } svg .bar.p99 { fill: #2563eb; } svg .bar.max { fill: #1e3a8a; }
 .warning { background: #fffbeb; border-left: 4px solid #d97706; padding: 8px 12px; margin: 8px 0; }
 footer { color: var(--muted); font-size: 13px; text-align: center; padding: 8px 0 24px; }
@@ -333,12 +333,19 @@ pub fn render(r: &RunReport) -> String {
             &count,
         ));
         out.push_str(&line_chart(
-            "Orders waiting for export (backlog)",
-            &[Series {
-                name: "backlog",
-                class: "backlog",
-                points: points(tl, |p| p.backlog as f64),
-            }],
+            "Orders waiting for export (backlog) and orders that never reached the ERP",
+            &[
+                Series {
+                    name: "backlog",
+                    class: "backlog",
+                    points: points(tl, |p| p.backlog as f64),
+                },
+                Series {
+                    name: "never exported",
+                    class: "never",
+                    points: points(tl, |p| p.never_exported as f64),
+                },
+            ],
             &count,
         ));
         out.push_str(&line_chart(
@@ -659,8 +666,8 @@ mod tests {
         assert!(html.contains("<header class=\"verdict fail\"><h1>FAIL: f3-429-storm</h1>"));
         assert_eq!(
             html.matches("<polyline").count(),
-            4,
-            "requests, 429s, backlog, stock lag"
+            5,
+            "requests, 429s, backlog, never exported, stock lag"
         );
         assert_eq!(
             html.matches("<rect class=\"bar ").count(),

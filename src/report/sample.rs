@@ -53,6 +53,8 @@ pub fn sample_report() -> RunReport {
                 orders_placed: 340 + 10 * (i % 3),
                 orders_exported: if storm { 180 } else { 360 },
                 backlog: [0, 4, 2, 6, 160, 330, 480, 610, 420, 240, 60, 0][i as usize],
+                // Two orders wait on an unmapped SKU from the third interval on.
+                never_exported: if i >= 2 { 2 } else { 0 },
                 stock_lag_ms: if storm { 95_000.0 + 5_000.0 * i as f64 } else { 2_300.0 },
             }
         })
