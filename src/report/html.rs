@@ -567,12 +567,15 @@ pub fn render(r: &RunReport) -> String {
     let _ = write!(
         out,
         "<section><h2>How far to trust these numbers</h2><p>{} of wall time at {}x (asked: {}x); traffic events ran \
-         up to {} late in scenario time (p99 {}); peak memory {} MiB.</p>",
+         up to {} late in scenario time (p99 {}); the engine's own work per tick took {} of wall time (p95), {} of \
+         scenario time at this speed; peak memory {} MiB.</p>",
         escape(&units::duration(h.wall_seconds * 1_000.0)),
         escape(&units::trim(h.achieved_speed, 1)),
         escape(&units::trim(s.speed, 2)),
         escape(&units::duration(h.scheduler_lag_max_ms)),
         escape(&units::duration(h.scheduler_lag_p99_ms)),
+        escape(&units::duration(h.engine_tick_busy_p95_ms)),
+        escape(&units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed)),
         escape(&units::trim(h.peak_rss_mib, 1))
     );
     for w in &h.warnings {

@@ -160,6 +160,13 @@ pub struct Harness {
     pub scheduler_lag_p99_ms: f64,
     pub scheduler_lag_max_ms: f64,
     pub peak_rss_mib: f64,
+    /// The reference engine's own work per tick (wall ms inside its polls, not
+    /// waiting on the twins), p95 and max; multiplied by the speed it is scenario
+    /// time the engine would not take in a real deployment. 0 for an external engine.
+    #[serde(default)]
+    pub engine_tick_busy_p95_ms: f64,
+    #[serde(default)]
+    pub engine_tick_busy_max_ms: f64,
     /// Set when the speed is too high for reported latencies to be trusted.
     pub warnings: Vec<String>,
 }

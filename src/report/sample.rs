@@ -206,6 +206,8 @@ pub fn sample_report() -> RunReport {
             scheduler_lag_p99_ms: 410.0,
             scheduler_lag_max_ms: 2_900.0,
             peak_rss_mib: 182.5,
+            engine_tick_busy_p95_ms: 4.2,
+            engine_tick_busy_max_ms: 31.0,
             warnings: vec![
                 "scheduler lag reached 2.9 s of scenario time at 60x: latencies under 3 s are not trustworthy; \
                  rerun with --speed 30"

@@ -2,5 +2,6 @@
 //! [`driver`] replays traffic against the twins; [`orchestrate`] runs twins,
 //! driver and engine on one clock, drains, measures and reconciles.
 
+pub mod busy;
 pub mod driver;
 pub mod orchestrate;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use super::busy::BusyMeter;
 use super::driver::{Driver, DriverStats, Traffic};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
@@ -105,6 +106,21 @@ fn total_requests(a: &RequestStats, b: &RequestStats) -> u64 {
         .iter()
         .map(|s| s.snapshot().values().map(|r| r.total()).sum::<u64>())
         .sum()
+}
+
+/// Engine work per tick, in scenario time, above which the run warns: a real
+/// engine's work between reading orders and pushing stock is milliseconds; a
+/// second of scenario time is a race window a real deployment would not have.
+const ENGINE_WORK_WARN: Duration = Duration::from_secs(1);
+
+/// The p95 and max of the engine's busy time per tick (zero without ticks).
+fn busy_p95_max(ticks: &mut [Duration]) -> (Duration, Duration) {
+    if ticks.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    ticks.sort_unstable();
+    let idx = ((ticks.len() as f64 * 0.95).ceil() as usize).clamp(1, ticks.len()) - 1;
+    (ticks[idx], ticks[ticks.len() - 1])
 }
 
 fn peak_rss_mib() -> f64 {
@@ -209,6 +225,8 @@ pub async fn execute(
         traffic_done.set(true);
     };
     let mut drain_error = None;
+    let meter = BusyMeter::default();
+    let mut tick_busy: Vec<Duration> = Vec::new();
     let sync = async {
         let Some(engine) = engine.as_mut() else {
             // External: wait out the scenario and the drain window.
@@ -222,7 +240,10 @@ pub async fn execute(
         let mut drain_deadline: Option<SimTime> = None;
         let mut forced_full = false;
         loop {
-            match engine.tick().await {
+            let before = meter.total();
+            let tick = meter.wrap(engine.tick()).await;
+            tick_busy.push(meter.total().saturating_sub(before));
+            match tick {
                 Ok(r) => {
                     if let Some(deadline) = drain_deadline {
                         let settled = engine
@@ -414,6 +435,18 @@ pub async fn execute(
             setup.speed.factor()
         ));
     }
+    let (busy_p95, busy_max) = busy_p95_max(&mut tick_busy);
+    let stretched = busy_p95.mul_f64(setup.speed.factor());
+    if stretched > ENGINE_WORK_WARN {
+        warnings.push(format!(
+            "the reference engine's own work took {:.1} ms of wall time per tick (p95; max {:.1} ms), which is {:.1} s of scenario time at {}x: \
+             orders placed in that window race its stock pushes (F4) and its latencies are inflated by it; lower --speed or use a release build",
+            busy_p95.as_secs_f64() * 1e3,
+            busy_max.as_secs_f64() * 1e3,
+            stretched.as_secs_f64(),
+            setup.speed.factor()
+        ));
+    }
     let achieved = run_end.as_secs_f64() / wall.as_secs_f64().max(1e-9);
     let report = RunReport {
         version: REPORT_VERSION,
@@ -440,6 +473,8 @@ pub async fn execute(
             scheduler_lag_p99_ms: lag.p99_ms,
             scheduler_lag_max_ms: max_lag.as_millis() as f64,
             peak_rss_mib: peak_rss_mib(),
+            engine_tick_busy_p95_ms: busy_p95.as_secs_f64() * 1e3,
+            engine_tick_busy_max_ms: busy_max.as_secs_f64() * 1e3,
             warnings,
         },
         timeline,
