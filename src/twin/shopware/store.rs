@@ -238,6 +238,21 @@ pub struct Store {
     tables: BTreeMap<&'static str, Table>,
     /// `product.productNumber` -> id (unique in Shopware).
     product_numbers: BTreeMap<String, String>,
+    /// `order.orderNumber` -> id (unique per sales channel; one channel here).
+    order_numbers: BTreeMap<String, String>,
+    /// `order.createdAt` as an instant (unix ns) with the id, so the export's
+    /// `createdAt >= watermark` search reads the newest orders, not the table.
+    order_created: BTreeSet<(i128, String)>,
+}
+
+/// Unique fields with an index: (entity, field).
+pub const UNIQUE_FIELDS: &[(&str, &str)] = &[("product", "productNumber"), ("order", "orderNumber")];
+
+/// The instant of a stored timestamp, for the `createdAt` index.
+fn instant(v: Option<&Value>) -> Option<i128> {
+    v.and_then(Value::as_str)
+        .and_then(crate::twin::shopware::search::parse_date)
+        .map(|d| d.unix_timestamp_nanos())
 }
 
 impl Store {
@@ -296,9 +311,54 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// Whether `entity` indexes the foreign key `fk`.
+    pub fn has_fk_index(&self, entity: &str, fk: &str) -> bool {
+        self.table(entity).fk.contains_key(fk)
+    }
+
+    /// Like [`Store::ids_by_fk`], borrowing the ids.
+    pub fn ids_by_fk_ref<'a>(&'a self, entity: &str, fk: &str, value: &str) -> Vec<&'a str> {
+        self.table(entity)
+            .fk
+            .get(fk)
+            .and_then(|m| m.get(value))
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// The product id for a productNumber.
     pub fn product_by_number(&self, number: &str) -> Option<&str> {
         self.product_numbers.get(number).map(String::as_str)
+    }
+
+    /// The id of the row whose unique `field` (see [`UNIQUE_FIELDS`]) is `value`;
+    /// `None` when the field has no index or no row has the value.
+    pub fn id_by_unique(&self, entity: &str, field: &str, value: &str) -> Option<&str> {
+        let map = match (entity, field) {
+            ("product", "productNumber") => &self.product_numbers,
+            ("order", "orderNumber") => &self.order_numbers,
+            _ => return None,
+        };
+        map.get(value).map(String::as_str)
+    }
+
+    /// Whether `entity.field` has a unique index.
+    pub fn is_unique(entity: &str, field: &str) -> bool {
+        UNIQUE_FIELDS.contains(&(entity, field))
+    }
+
+    /// Ids of orders created within `[lo, hi]` (unix ns, inclusive; open ends
+    /// unbounded), from the `createdAt` index, in no particular order. Orders
+    /// without a parseable `createdAt` are never returned: callers use this
+    /// only for range filters, which such rows cannot match.
+    pub fn orders_created_between(&self, lo: Option<i128>, hi: Option<i128>) -> Vec<&str> {
+        use std::ops::Bound::{Included, Unbounded};
+        let lo = lo.map_or(Unbounded, |t| Included((t, String::new())));
+        let hi = hi.map_or(Unbounded, |t| Included((t, "\u{10ffff}".repeat(2))));
+        self.order_created
+            .range((lo, hi))
+            .map(|(_, id)| id.as_str())
+            .collect()
     }
 
     /// Inserts or replaces a whole row (its `id` field is the key).
@@ -329,7 +389,11 @@ impl Store {
 
     /// Sets one field of an existing row (not an indexed one).
     pub fn set_field(&mut self, entity: &'static str, id: &str, field: &str, value: Value) -> bool {
-        debug_assert!(!(indexed_fks(entity).any(|f| f == field) || entity == "product" && field == "productNumber"));
+        debug_assert!(
+            !(indexed_fks(entity).any(|f| f == field)
+                || Self::is_unique(entity, field)
+                || entity == "order" && field == "createdAt")
+        );
         match self.table_mut(entity).rows.get_mut(id) {
             Some(row) => {
                 row.insert(field.to_string(), value);
@@ -352,6 +416,14 @@ impl Store {
                 self.product_numbers.insert(n.to_string(), id.to_string());
             }
         }
+        if entity == "order" {
+            if let Some(n) = row.get("orderNumber").and_then(Value::as_str) {
+                self.order_numbers.insert(n.to_string(), id.to_string());
+            }
+            if let Some(t) = instant(row.get("createdAt")) {
+                self.order_created.insert((t, id.to_string()));
+            }
+        }
         let t = self.table_mut(entity);
         for (fk, map) in t.fk.iter_mut() {
             if let Some(v) = row.get(*fk).and_then(Value::as_str) {
@@ -372,6 +444,16 @@ impl Store {
                 if self.product_numbers.get(n).map(String::as_str) == Some(id) {
                     self.product_numbers.remove(n);
                 }
+            }
+        }
+        if entity == "order" {
+            if let Some(n) = row.get("orderNumber").and_then(Value::as_str) {
+                if self.order_numbers.get(n).map(String::as_str) == Some(id) {
+                    self.order_numbers.remove(n);
+                }
+            }
+            if let Some(t) = instant(row.get("createdAt")) {
+                self.order_created.remove(&(t, id.to_string()));
             }
         }
         let t = self.table_mut(entity);
@@ -511,6 +593,32 @@ mod tests {
         assert_eq!(s.ids_by_fk("order_line_item", "orderId", "o1"), vec!["l2".to_string()]);
         s.delete("product", "p1");
         assert_eq!(s.product_by_number("SW9"), None);
+    }
+
+    #[test]
+    fn order_numbers_and_creation_times_are_indexed() {
+        let mut s = Store::new();
+        for (id, n, at) in [
+            ("o1", "10001", "2026-11-27T10:00:00.000+00:00"),
+            ("o2", "10002", "2026-11-27T10:05:00.000+00:00"),
+            ("o3", "10003", "2026-11-27T12:05:00.000+02:00"),
+        ] {
+            s.put("order", row(json!({"id": id, "orderNumber": n, "createdAt": at})));
+        }
+        assert_eq!(s.id_by_unique("order", "orderNumber", "10002"), Some("o2"));
+        assert_eq!(s.id_by_unique("order", "customerNumber", "10002"), None);
+        let ts = |t: &str| instant(Some(&json!(t)));
+        // 12:05+02:00 is 10:05Z: the index orders by instant, not by text.
+        let mut ids = s.orders_created_between(ts("2026-11-27T10:05:00Z"), None);
+        ids.sort_unstable();
+        assert_eq!(ids, vec!["o2", "o3"]);
+        assert_eq!(s.orders_created_between(None, ts("2026-11-27T10:00:00Z")), vec!["o1"]);
+        s.update("order", "o1", &row(json!({"createdAt": "2026-11-27T11:00:00.000+00:00", "orderNumber": "9"})));
+        assert_eq!(s.id_by_unique("order", "orderNumber", "10001"), None);
+        assert_eq!(s.id_by_unique("order", "orderNumber", "9"), Some("o1"));
+        assert_eq!(s.orders_created_between(ts("2026-11-27T10:30:00Z"), None), vec!["o1"]);
+        s.delete("order", "o2");
+        assert_eq!(s.orders_created_between(None, None).len(), 2);
     }
 
     #[test]
