@@ -893,10 +893,10 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
     let existing = if c.guest {
         None
     } else {
-        store.rows("customer").find(|r| {
-            r.get("email").and_then(Value::as_str) == Some(c.email.as_str())
-                && r.get("guest").and_then(Value::as_bool) != Some(true)
-        })
+        store
+            .customers_with_email(&c.email)
+            .filter_map(|id| store.get("customer", id))
+            .find(|r| r.get("guest").and_then(Value::as_bool) != Some(true))
     };
     let (customer_id, customer_number, new_customer) = match existing {
         Some(r) => (

@@ -243,6 +243,8 @@ pub struct Store {
     /// `order.createdAt` as an instant (unix ns) with the id, so the export's
     /// `createdAt >= watermark` search reads the newest orders, not the table.
     order_created: BTreeSet<(i128, String)>,
+    /// `customer.email` -> ids (guests reuse emails, so not unique).
+    customer_emails: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// Unique fields with an index: (entity, field).
@@ -342,6 +344,14 @@ impl Store {
         map.get(value).map(String::as_str)
     }
 
+    /// Ids of customers with this email, in id order (the order of a scan).
+    pub fn customers_with_email(&self, email: &str) -> impl Iterator<Item = &str> {
+        self.customer_emails
+            .get(email)
+            .into_iter()
+            .flat_map(|ids| ids.iter().map(String::as_str))
+    }
+
     /// Whether `entity.field` has a unique index.
     pub fn is_unique(entity: &str, field: &str) -> bool {
         UNIQUE_FIELDS.contains(&(entity, field))
@@ -392,7 +402,8 @@ impl Store {
         debug_assert!(
             !(indexed_fks(entity).any(|f| f == field)
                 || Self::is_unique(entity, field)
-                || entity == "order" && field == "createdAt")
+                || entity == "order" && field == "createdAt"
+                || entity == "customer" && field == "email")
         );
         match self.table_mut(entity).rows.get_mut(id) {
             Some(row) => {
@@ -414,6 +425,14 @@ impl Store {
         if entity == "product" {
             if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
                 self.product_numbers.insert(n.to_string(), id.to_string());
+            }
+        }
+        if entity == "customer" {
+            if let Some(e) = row.get("email").and_then(Value::as_str) {
+                self.customer_emails
+                    .entry(e.to_string())
+                    .or_default()
+                    .insert(id.to_string());
             }
         }
         if entity == "order" {
@@ -443,6 +462,16 @@ impl Store {
             if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
                 if self.product_numbers.get(n).map(String::as_str) == Some(id) {
                     self.product_numbers.remove(n);
+                }
+            }
+        }
+        if entity == "customer" {
+            if let Some(e) = row.get("email").and_then(Value::as_str) {
+                if let Some(ids) = self.customer_emails.get_mut(e) {
+                    ids.remove(id);
+                    if ids.is_empty() {
+                        self.customer_emails.remove(e);
+                    }
                 }
             }
         }
@@ -619,6 +648,19 @@ mod tests {
         assert_eq!(s.orders_created_between(ts("2026-11-27T10:30:00Z"), None), vec!["o1"]);
         s.delete("order", "o2");
         assert_eq!(s.orders_created_between(None, None).len(), 2);
+    }
+
+    #[test]
+    fn customer_emails_are_indexed_through_changes() {
+        let mut s = Store::new();
+        s.put("customer", row(json!({"id": "c2", "email": "a@example.com", "guest": true})));
+        s.put("customer", row(json!({"id": "c1", "email": "a@example.com", "guest": false})));
+        assert_eq!(s.customers_with_email("a@example.com").collect::<Vec<_>>(), vec!["c1", "c2"]);
+        s.update("customer", "c1", &row(json!({"email": "b@example.com"})));
+        assert_eq!(s.customers_with_email("a@example.com").collect::<Vec<_>>(), vec!["c2"]);
+        assert_eq!(s.customers_with_email("b@example.com").collect::<Vec<_>>(), vec!["c1"]);
+        s.delete("customer", "c2");
+        assert_eq!(s.customers_with_email("a@example.com").count(), 0);
     }
 
     #[test]
