@@ -3,21 +3,17 @@
 //! of request counts, a bounded drain, then measurement and reconciliation
 //! into a [`RunReport`] (thresholds and formats are applied by the caller).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::busy::BusyMeter;
+use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use super::driver::{Driver, DriverStats, Traffic};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
-use crate::engine::driver::Engine;
-use crate::engine::http::erp::ErpClient;
-use crate::engine::http::shopware::ShopwareClient;
-use crate::engine::state::{EngineState, OutboxStatus};
 use crate::measure::measure;
 use crate::observe::{Event, ObservationLog, RequestStats};
 use crate::reconcile::{erp_orders, reconcile, shop_orders};
@@ -176,38 +172,23 @@ pub async fn execute(
     };
     on_ready(&endpoints);
     let end = SimTime::ZERO.plus(setup.duration);
-    let traffic_done = Cell::new(false);
-    let all_done = Cell::new(false);
     let mut driver = Driver::new(shop.clone(), erp.clone(), clock.clone());
-    let mut engine = match &setup.engine {
-        EngineMode::Reference { config, .. } => {
-            let timeout = config.request_timeout;
-            let shop_client = ShopwareClient::new(
-                &endpoints.shopware_url,
-                &endpoints.shopware_client_id,
-                &endpoints.shopware_client_secret,
-                clock.clone(),
-                timeout,
-            )
-            .with_rate_limit(config.rate_limits.shopware_per_second);
-            let erp_client = ErpClient::new(
-                &endpoints.erp_url,
-                &endpoints.erp_client_id,
-                &endpoints.erp_client_secret,
-                clock.clone(),
-                timeout,
-            )
-            .with_rate_limit(config.rate_limits.erp_per_second);
-            let state = EngineState::in_memory().context("cannot create the engine state")?;
-            Some(Engine::new(
-                shop_client,
-                erp_client,
-                state,
-                (**config).clone(),
-                clock.clone(),
-                setup.seed,
-            ))
-        }
+    let traffic_done = Arc::new(AtomicBool::new(false));
+    let all_done = Arc::new(AtomicBool::new(false));
+    // The reference engine runs on its own thread, as it would run in its own
+    // process: its work does not stall the traffic driver, and the driver's
+    // does not stretch the engine's latencies.
+    let engine_thread = match &setup.engine {
+        EngineMode::Reference { config, .. } => Some(spawn_engine(EngineRun {
+            config: (**config).clone(),
+            endpoints: endpoints.clone(),
+            clock: clock.clone(),
+            seed: setup.seed,
+            shop: shop.clone(),
+            drain_limit: setup.drain_limit,
+            traffic_done: traffic_done.clone(),
+            all_done: all_done.clone(),
+        })?),
         EngineMode::External => None,
     };
     let mut traffic_error = None;
@@ -222,68 +203,22 @@ pub async fn execute(
                 }
             }
         }
-        traffic_done.set(true);
+        traffic_done.store(true, Ordering::SeqCst);
     };
-    let mut drain_error = None;
-    let meter = BusyMeter::default();
-    let mut tick_busy: Vec<Duration> = Vec::new();
-    let sync = async {
-        let Some(engine) = engine.as_mut() else {
-            // External: wait out the scenario and the drain window.
-            while !traffic_done.get() {
-                tokio::time::sleep(clock.speed().to_wall(Duration::from_secs(1))).await;
-            }
-            tokio::time::sleep(clock.speed().to_wall(setup.drain_limit)).await;
-            all_done.set(true);
+    let external_wait = async {
+        if engine_thread.is_some() {
             return;
-        };
-        let mut drain_deadline: Option<SimTime> = None;
-        let mut forced_full = false;
-        loop {
-            let before = meter.total();
-            let tick = meter.wrap(engine.tick()).await;
-            tick_busy.push(meter.total().saturating_sub(before));
-            match tick {
-                Ok(r) => {
-                    if let Some(deadline) = drain_deadline {
-                        let settled = engine
-                            .state()
-                            .outbox_with(OutboxStatus::Pending)
-                            .map(|p| p.is_empty())
-                            .unwrap_or(false)
-                            && engine.state().outbox_count().unwrap_or(0) >= shop.read().len("order");
-                        if settled && forced_full && r.inventory.as_ref().is_some_and(|i| i.unpushed == 0) {
-                            break;
-                        }
-                        if settled && !forced_full {
-                            engine.force_full_inventory();
-                            forced_full = true;
-                            continue;
-                        }
-                        if clock.now() >= deadline {
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    drain_error = Some(e);
-                    break;
-                }
-            }
-            if traffic_done.get() && drain_deadline.is_none() {
-                drain_deadline = Some(clock.now().plus(setup.drain_limit));
-            }
-            let wait = engine
-                .next_due()
-                .saturating_sub(clock.now())
-                .min(Duration::from_secs(30));
-            tokio::time::sleep(clock.speed().to_wall(wait).max(Duration::from_millis(1))).await;
         }
-        all_done.set(true);
+        // External: wait out the scenario and the drain window.
+        while !traffic_done.load(Ordering::SeqCst) {
+            tokio::time::sleep(clock.speed().to_wall(Duration::from_secs(1))).await;
+        }
+        tokio::time::sleep(clock.speed().to_wall(setup.drain_limit)).await;
+        all_done.store(true, Ordering::SeqCst);
     };
     let mut samples: Vec<(SimTime, u64)> = Vec::new();
     let sample = async {
-        while !all_done.get() {
+        while !all_done.load(Ordering::SeqCst) {
             tokio::time::sleep(clock.speed().to_wall(setup.interval)).await;
             let now = clock.now();
             samples.push((now, total_requests(&shop.stats, erp.stats())));
@@ -296,16 +231,25 @@ pub async fn execute(
                 orders_placed: placed,
                 backlog: placed.saturating_sub(exported),
                 throttled,
-                draining: traffic_done.get(),
+                draining: traffic_done.load(Ordering::SeqCst),
             });
         }
     };
-    tokio::join!(drive, sync, sample);
+    tokio::join!(drive, external_wait, sample);
+    let engine_outcome = match engine_thread {
+        Some(handle) => Some(
+            tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .context("cannot join the engine thread")?
+                .map_err(|_| anyhow::anyhow!("the reference engine's thread panicked"))??,
+        ),
+        None => None,
+    };
     if let Some(e) = traffic_error {
         return Err(e.context("the traffic trace could not be read"));
     }
-    if let Some(e) = drain_error {
-        return Err(anyhow::Error::new(e).context("the reference engine's state failed"));
+    if let Some(EngineOutcome { error: Some(e), .. }) = &engine_outcome {
+        anyhow::bail!("the reference engine's state failed: {e}");
     }
     let run_end = clock.now();
     let wall = wall_start.elapsed();
@@ -405,13 +349,9 @@ pub async fn execute(
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
-    if let Some(engine) = &engine {
+    if let Some(outcome) = &engine_outcome {
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for e in engine
-            .state()
-            .exceptions(false)
-            .context("cannot read the engine's exceptions")?
-        {
+        for e in outcome.exceptions.iter().cloned() {
             let owner = serde_json::to_value(e.owner)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -435,6 +375,7 @@ pub async fn execute(
             setup.speed.factor()
         ));
     }
+    let mut tick_busy = engine_outcome.as_ref().map(|o| o.tick_busy.clone()).unwrap_or_default();
     let (busy_p95, busy_max) = busy_p95_max(&mut tick_busy);
     let stretched = busy_p95.mul_f64(setup.speed.factor());
     if stretched > ENGINE_WORK_WARN {
