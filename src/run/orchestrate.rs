@@ -422,8 +422,10 @@ pub async fn execute(
     };
     shop_server.shutdown().await;
     erp_server.shutdown().await;
-    Ok(RunOutcome {
-        report,
-        driver: driver.stats,
-    })
+    let stats = std::mem::take(&mut driver.stats);
+    // Freeing a peak day's twins takes seconds; the report does not wait for it.
+    let _ = std::thread::Builder::new()
+        .name("free-twins".into())
+        .spawn(move || drop((shop, erp, obs, driver)));
+    Ok(RunOutcome { report, driver: stats })
 }

@@ -378,7 +378,9 @@ impl Store {
             .and_then(Value::as_str)
             .expect("rows carry a string id")
             .to_string();
-        self.unindex(entity, &id);
+        if let Some(old) = self.table_mut(entity).rows.remove(&id) {
+            self.unindex_row(entity, &id, &old);
+        }
         self.index(entity, &id, &row);
         self.table_mut(entity).rows.insert(id, row);
     }
@@ -451,12 +453,6 @@ impl Store {
         }
     }
 
-    fn unindex(&mut self, entity: &'static str, id: &str) {
-        if let Some(old) = self.table(entity).rows.get(id).cloned() {
-            self.unindex_row(entity, id, &old);
-        }
-    }
-
     fn unindex_row(&mut self, entity: &'static str, id: &str, row: &Row) {
         if entity == "product" {
             if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
@@ -519,6 +515,10 @@ impl Store {
     /// Every value at a dot path (`lineItems.payload.productNumber`), following
     /// associations; to-many steps fan out like a SQL join.
     pub fn values_at<'a>(&'a self, entity: &str, row: &'a Row, path: &str) -> Vec<&'a Value> {
+        // A plain field (`stock`, `available`): most filters, on every row of a scan.
+        if !path.contains('.') && association(entity, path).is_none() {
+            return row.get(path).into_iter().collect();
+        }
         let segments: Vec<&str> = path.split('.').collect();
         let mut out = Vec::new();
         self.walk(entity, row, &segments, &mut out);
