@@ -140,6 +140,10 @@ pub struct CartCustomer {
     pub country_iso: Option<String>,
     #[serde(default)]
     pub vat_ids: Vec<String>,
+    /// The address's phone number (`order_address.phoneNumber`); left out of
+    /// traces when absent, so traces written before it existed read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
 }
 
 /// One cart position.
@@ -961,7 +965,7 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
         "company": c.company,
         "department": null,
         "title": null,
-        "phoneNumber": null,
+        "phoneNumber": c.phone_number,
         "additionalAddressLine1": null,
         "additionalAddressLine2": null,
         "vatId": c.vat_ids.first(),
@@ -1199,6 +1203,7 @@ mod tests {
             city: "Berlin".into(),
             country_iso: None,
             vat_ids: vec![],
+            phone_number: None,
         }
     }
 
