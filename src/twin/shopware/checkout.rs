@@ -99,7 +99,7 @@ pub fn variant_option(id: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// A storefront cart, as the traffic driver submits it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Cart {
     pub customer: CartCustomer,
@@ -118,7 +118,7 @@ pub struct Cart {
 }
 
 /// Who buys, and where it goes (billing and shipping address are the same).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CartCustomer {
     pub email: String,
@@ -147,7 +147,7 @@ pub struct CartCustomer {
 }
 
 /// One cart position.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "kebab-case",
@@ -176,7 +176,7 @@ pub enum CartLine {
 }
 
 /// One customized-products option with the customer's input.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CartOption {
     pub label: String,
@@ -193,7 +193,7 @@ pub struct CartOption {
 }
 
 /// A promotion applied to the cart's goods.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CartPromotion {
     pub name: String,
