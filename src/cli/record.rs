@@ -37,7 +37,7 @@ pub struct RecordArgs {
     /// random, if absent; keep it private). Default: a new random salt, never stored.
     #[arg(long, conflicts_with = "no_anonymise")]
     pub salt_file: Option<PathBuf>,
-    /// Rows per Admin API page.
+    /// Rows per Admin API page (1 to 500).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=500))]
     pub page_size: u16,
     /// Also write a scenario that replays the trace (`synctwin run FILE`).
@@ -51,6 +51,7 @@ pub struct RecordArgs {
     /// Prefer the environment variable, or --shopware-secret-file.
     #[arg(long, env = "SYNCTWIN_SHOPWARE_CLIENT_SECRET", hide_env_values = true)]
     pub shopware_client_secret: Option<String>,
+    /// A file whose first line is the client secret.
     #[arg(long)]
     pub shopware_secret_file: Option<PathBuf>,
 }

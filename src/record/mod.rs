@@ -14,9 +14,10 @@
 //! per order placed in `[from, to)` at its `orderDateTime` minus `from`, and a
 //! `cancel_order` for each order cancelled before `to` (at its `updatedAt`,
 //! Shopware's last change: the Admin API keeps no cheaper record of when).
-//! Orders are read oldest first and written as they come, through a side file
-//! that is joined after the header once the catalogue is read (a long
-//! window is never held in memory); the trace appears only when complete.
+//! Orders are read oldest first and written as they come, through a hidden
+//! side file next to the trace that is joined after the header once the
+//! catalogue is read (a long window is never held in memory); the trace
+//! appears only when complete, and a failed recording leaves nothing behind.
 //!
 //! A product's `stock` in the header is the stock the window started with, as
 //! far as orders tell: its stock when recorded plus the units every order
@@ -50,8 +51,8 @@ use crate::scenario::trace::{TraceEvent, TraceWriter};
 use fetch::{FetchStats, Fetcher};
 use pseudonym::Pseudonymiser;
 
-/// What to record and where.
-#[derive(Debug, Clone)]
+/// What to record and where. `Debug` leaves the secret out.
+#[derive(Clone)]
 pub struct RecordOptions {
     /// The shop's root URL (a trailing `/api` is fine).
     pub shopware_url: String,
@@ -69,6 +70,21 @@ pub struct RecordOptions {
     pub timeout: Duration,
     /// The shop's clock speed: 1 for a real shop, a twin's `--speed` for a twin.
     pub speed: Speed,
+}
+
+impl std::fmt::Debug for RecordOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordOptions")
+            .field("shopware_url", &self.shopware_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("output", &self.output)
+            .field("pseudonymised", &self.pseudonymiser.is_some())
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a recording holds and what it cost.
@@ -143,6 +159,15 @@ fn explain(e: anyhow::Error, url: &str) -> anyhow::Error {
 /// Records the window into `opts.output`.
 pub async fn record(opts: &RecordOptions) -> anyhow::Result<RecordSummary> {
     anyhow::ensure!(opts.to > opts.from, "--to must be after --from");
+    let dir = match opts.output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    anyhow::ensure!(
+        dir.is_dir(),
+        "the directory of the trace {} does not exist",
+        opts.output.display()
+    );
     let limit = opts.page_size.clamp(1, fetch::MAX_PAGE);
     let mut fetcher = Fetcher::new(
         &opts.shopware_url,

@@ -430,6 +430,13 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_salt() {
+        let p = p("salt-one-0123456789");
+        assert!(!format!("{p:?}").contains("salt-one"));
+        assert!(format!("{p:?}").contains("***"));
+    }
+
+    #[test]
     fn a_salt_file_is_created_once_and_then_reused() {
         let dir = std::env::temp_dir().join(format!("synctwin-salt-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

@@ -905,6 +905,9 @@ fn record_fails_clearly_naming_the_endpoint() {
     assert!(!out.exists(), "no trace from a failed recording");
     assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1, "no side files left behind");
     // Bad arguments.
+    let nowhere = dir.join("no-such-dir").join("t.jsonl");
+    let e = format!("{:#}", record(url, dir, &nowhere, FROM, TO, &[]).unwrap_err());
+    assert!(e.contains("no-such-dir") && e.contains("does not exist"), "{e}");
     let e = format!("{:#}", record(url, dir, &out, TO, FROM, &[]).unwrap_err());
     assert!(e.contains("--to") && e.contains("after --from"), "{e}");
     let e = record(url, dir, &out, FROM, TO, &["--page-size", "501"])
