@@ -16,6 +16,7 @@
 //! - [`engine`]: the reference sync engine's decision logic.
 //! - [`reconcile`]: the twins' end states compared: orders, money, stock, guests.
 //! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
+//! - [`record`]: a live shop's orders and catalogue recorded as a replayable, pseudonymised trace.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod measure;
 pub mod observe;
 pub mod reconcile;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -5,6 +5,7 @@
 mod engine;
 mod generate;
 mod mock;
+mod record;
 mod run;
 
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ pub enum Command {
     Exceptions(engine::ExceptionsCommand),
     /// Write a scenario's traffic as a JSONL trace (same scenario and seed, same bytes).
     Generate(generate::GenerateArgs),
+    /// Record a live shop's orders in a time window and its catalogue as a replayable, pseudonymised trace.
+    Record(Box<record::RecordArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),
         Command::Generate(a) => generate::run(a),
+        Command::Record(a) => record::run(*a),
     }
 }
