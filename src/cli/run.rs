@@ -83,27 +83,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .trace
         .clone()
         .or_else(|| plan.trace.as_ref().map(|t| t.path.clone()));
-    let recorded = match &replay {
-        Some(t) => crate::scenario::recorded::build(t, &erp_profile)?,
-        None => None,
-    };
-    let catalogue = match recorded {
-        Some(c) => {
-            if plan.catalogue.skus > 0 {
-                eprintln!(
-                    "note: the trace {} brings its own catalogue (recorded); the scenario's [catalogue] is not used",
-                    replay.as_deref().unwrap_or(std::path::Path::new("")).display()
-                );
-            }
-            c
-        }
-        None if plan.catalogue.skus == 0 => anyhow::bail!(
-            "the trace {} carries no catalogue, and the scenario {} describes none: name a recorded trace or a scenario with [catalogue]",
-            replay.as_deref().unwrap_or(std::path::Path::new("")).display(),
-            path.display()
-        ),
-        None => crate::scenario::catalogue::build(&plan),
-    };
+    let catalogue = scenario_catalogue(&plan, &path, replay.as_deref(), &erp_profile)?;
     let baseline = match &args.baseline {
         Some(p) => Some(crate::report::baseline::load(p)?),
         None => None,
@@ -231,4 +211,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     exports.write_all(&report, &mut stdout)?;
     writeln!(stdout, "report files: {}", out_dir.display())?;
     Ok(ExitCode::from(crate::report::threshold::exit_code(&report)))
+}
+
+/// Both twins' catalogues for a scenario: from its recorded trace (`replay`)
+/// when that trace carries a catalogue, else generated from its `[catalogue]`.
+pub fn scenario_catalogue(
+    plan: &crate::scenario::plan::Plan,
+    path: &std::path::Path,
+    replay: Option<&std::path::Path>,
+    erp_profile: &ErpProfile,
+) -> anyhow::Result<crate::scenario::catalogue::BuiltCatalogue> {
+    let recorded = match replay {
+        Some(t) => crate::scenario::recorded::build(t, erp_profile)?,
+        None => None,
+    };
+    Ok(match recorded {
+        Some(c) => {
+            if plan.catalogue.skus > 0 {
+                eprintln!(
+                    "note: the trace {} brings its own catalogue (recorded); the scenario's [catalogue] is not used",
+                    replay.unwrap_or(std::path::Path::new("")).display()
+                );
+            }
+            c
+        }
+        None if plan.catalogue.skus == 0 => anyhow::bail!(
+            "the trace {} carries no catalogue, and the scenario {} describes none: name a recorded trace or a scenario with [catalogue]",
+            replay.unwrap_or(std::path::Path::new("")).display(),
+            path.display()
+        ),
+        None => crate::scenario::catalogue::build(plan),
+    })
 }

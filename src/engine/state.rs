@@ -173,7 +173,9 @@ impl EngineState {
 
     /// Units per SKU in orders the ERP has not acknowledged (pending or parked).
     pub fn unacknowledged(&self) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
-        let mut stmt = self.db.prepare_cached("SELECT lines FROM outbox WHERE status != 'created'")?;
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT lines FROM outbox WHERE status != 'created'")?;
         let mut out = std::collections::BTreeMap::new();
         for raw in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
@@ -215,7 +217,9 @@ impl EngineState {
     /// Units shipped so far per SKU for an order, and the units ordered (from the outbox).
     pub fn shipped_and_ordered(&self, order_number: &str) -> Result<(i64, i64), StateError> {
         let mut shipped = 0;
-        let mut stmt = self.db.prepare_cached("SELECT lines FROM shipments WHERE order_number = ?1")?;
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT lines FROM shipments WHERE order_number = ?1")?;
         for raw in stmt.query_map(params![order_number], |r| r.get::<_, String>(0))? {
             let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
             shipped += lines.iter().map(|l| l.1).sum::<i64>();
@@ -282,8 +286,7 @@ impl EngineState {
 
     /// Orders the outbox knows (in any status).
     pub fn outbox_count(&self) -> Result<usize, StateError> {
-        Ok(self
-            .one("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize)
+        Ok(self.one("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize)
     }
 
     /// Entries with a status, oldest first.

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use super::driver::{Driver, DriverStats, Traffic};
+use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
 use crate::measure::measure;

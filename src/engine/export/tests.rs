@@ -323,7 +323,10 @@ async fn one_pass_drains_a_backlog_page_by_page_with_concurrent_exports() {
     // One page per pass: a pass exports at most a page.
     let erp = FakeErp::default();
     let state = EngineState::in_memory().unwrap();
-    let cfg = ExportConfig { pages_per_pass: 1, ..cfg };
+    let cfg = ExportConfig {
+        pages_per_pass: 1,
+        ..cfg
+    };
     let (r, _) = run(&shop, &erp, &state, &cfg).await;
     assert_eq!(r.created, 4);
 }

@@ -56,7 +56,10 @@ fn indexed_candidates<'a>(store: &'a Store, entity: &str, filters: &[Filter]) ->
 /// Ids of `entity` rows whose `field` may equal one of `values`, if an index
 /// answers that.
 fn pinned_ids<'a>(store: &'a Store, entity: &str, field: &str, values: &[Value]) -> Option<Vec<&'a str>> {
-    let field = field.strip_prefix(entity).and_then(|f| f.strip_prefix('.')).unwrap_or(field);
+    let field = field
+        .strip_prefix(entity)
+        .and_then(|f| f.strip_prefix('.'))
+        .unwrap_or(field);
     // `null` (or a number) matches rows the indexes do not hold: scan instead.
     if !values.iter().all(Value::is_string) {
         return None;
@@ -93,7 +96,10 @@ fn created_range_ids<'a>(
     field: &str,
     bounds: &std::collections::BTreeMap<String, Value>,
 ) -> Option<Vec<&'a str>> {
-    let field = field.strip_prefix(entity).and_then(|f| f.strip_prefix('.')).unwrap_or(field);
+    let field = field
+        .strip_prefix(entity)
+        .and_then(|f| f.strip_prefix('.'))
+        .unwrap_or(field);
     if entity != "order" || field != "createdAt" {
         return None;
     }
@@ -468,12 +474,30 @@ mod tests {
             s.put("order_delivery", d.as_object().unwrap().clone());
         }
         for (entity, body) in [
-            ("order", json!({"filter":[{"type":"equals","field":"orderNumber","value":"10007"}]})),
-            ("order", json!({"filter":[{"type":"equalsAny","field":"order.orderNumber","value":["10003","10005","x"]}]})),
-            ("order", json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gte":"2026-11-27T10:20:00.000+00:00"}}]})),
-            ("order", json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gt":"2026-11-27T10:12:00+00:00","lt":"2026-11-27T10:30:30.000+00:00"}}]})),
-            ("order_delivery", json!({"filter":[{"type":"equals","field":"order.orderNumber","value":"10011"}]})),
-            ("order_delivery", json!({"filter":[{"type":"equalsAny","field":"order.orderNumber","value":["10001","10002"]}]})),
+            (
+                "order",
+                json!({"filter":[{"type":"equals","field":"orderNumber","value":"10007"}]}),
+            ),
+            (
+                "order",
+                json!({"filter":[{"type":"equalsAny","field":"order.orderNumber","value":["10003","10005","x"]}]}),
+            ),
+            (
+                "order",
+                json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gte":"2026-11-27T10:20:00.000+00:00"}}]}),
+            ),
+            (
+                "order",
+                json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gt":"2026-11-27T10:12:00+00:00","lt":"2026-11-27T10:30:30.000+00:00"}}]}),
+            ),
+            (
+                "order_delivery",
+                json!({"filter":[{"type":"equals","field":"order.orderNumber","value":"10011"}]}),
+            ),
+            (
+                "order_delivery",
+                json!({"filter":[{"type":"equalsAny","field":"order.orderNumber","value":["10001","10002"]}]}),
+            ),
         ] {
             let c = parse(&body).unwrap();
             assert!(indexed_candidates(&s, entity, &c.filter).is_some(), "{body}");

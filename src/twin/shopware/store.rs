@@ -365,10 +365,7 @@ impl Store {
         use std::ops::Bound::{Included, Unbounded};
         let lo = lo.map_or(Unbounded, |t| Included((t, String::new())));
         let hi = hi.map_or(Unbounded, |t| Included((t, "\u{10ffff}".repeat(2))));
-        self.order_created
-            .range((lo, hi))
-            .map(|(_, id)| id.as_str())
-            .collect()
+        self.order_created.range((lo, hi)).map(|(_, id)| id.as_str()).collect()
     }
 
     /// Inserts or replaces a whole row (its `id` field is the key).
@@ -642,7 +639,11 @@ mod tests {
         ids.sort_unstable();
         assert_eq!(ids, vec!["o2", "o3"]);
         assert_eq!(s.orders_created_between(None, ts("2026-11-27T10:00:00Z")), vec!["o1"]);
-        s.update("order", "o1", &row(json!({"createdAt": "2026-11-27T11:00:00.000+00:00", "orderNumber": "9"})));
+        s.update(
+            "order",
+            "o1",
+            &row(json!({"createdAt": "2026-11-27T11:00:00.000+00:00", "orderNumber": "9"})),
+        );
         assert_eq!(s.id_by_unique("order", "orderNumber", "10001"), None);
         assert_eq!(s.id_by_unique("order", "orderNumber", "9"), Some("o1"));
         assert_eq!(s.orders_created_between(ts("2026-11-27T10:30:00Z"), None), vec!["o1"]);
@@ -653,9 +654,18 @@ mod tests {
     #[test]
     fn customer_emails_are_indexed_through_changes() {
         let mut s = Store::new();
-        s.put("customer", row(json!({"id": "c2", "email": "a@example.com", "guest": true})));
-        s.put("customer", row(json!({"id": "c1", "email": "a@example.com", "guest": false})));
-        assert_eq!(s.customers_with_email("a@example.com").collect::<Vec<_>>(), vec!["c1", "c2"]);
+        s.put(
+            "customer",
+            row(json!({"id": "c2", "email": "a@example.com", "guest": true})),
+        );
+        s.put(
+            "customer",
+            row(json!({"id": "c1", "email": "a@example.com", "guest": false})),
+        );
+        assert_eq!(
+            s.customers_with_email("a@example.com").collect::<Vec<_>>(),
+            vec!["c1", "c2"]
+        );
         s.update("customer", "c1", &row(json!({"email": "b@example.com"})));
         assert_eq!(s.customers_with_email("a@example.com").collect::<Vec<_>>(), vec!["c2"]);
         assert_eq!(s.customers_with_email("b@example.com").collect::<Vec<_>>(), vec!["c1"]);
