@@ -15,6 +15,7 @@
 //!   [`twin::shopware`] and [`twin::erp`].
 //! - [`engine`]: the reference sync engine's decision logic.
 //! - [`reconcile`]: the twins' end states compared: orders, money, stock, guests.
+//! - [`diagnose`]: findings (root cause, impact, owner, fix) from runs and audits.
 //! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
@@ -22,6 +23,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod diagnose;
 pub mod engine;
 pub mod measure;
 pub mod observe;

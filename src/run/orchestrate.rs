@@ -1,6 +1,7 @@
 //! Runs one scenario end to end: both twins on the hyper transport, the
 //! traffic driver and the engine concurrently on one scenario clock, a sampler
-//! of request counts, a bounded drain, then measurement and reconciliation
+//! of request counts, a bounded drain, then measurement, reconciliation and the
+//! diagnosis (the engine's exceptions and the measured gaps as ranked findings)
 //! into a [`RunReport`] (thresholds and formats are applied by the caller).
 
 use std::cell::Cell;
@@ -380,22 +381,22 @@ pub async fn execute(
         .filter(|(_, i)| i.item_type.as_str() == "Inventory")
         .map(|(sku, i)| (sku.clone(), i.available()))
         .collect();
-    let mut reconciliation = reconcile(&shop_side, &erp_orders(&erp_state), &shop_stock, &available);
+    let erp_side = erp_orders(&erp_state);
+    let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
-    if let Some(engine) = &engine {
-        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for e in engine
+    let exceptions = match &engine {
+        Some(engine) => engine
             .state()
             .exceptions(false)
-            .context("cannot read the engine's exceptions")?
-        {
-            let owner = serde_json::to_value(e.owner)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            *counts.entry((e.category, owner)).or_default() += 1;
+            .context("cannot read the engine's exceptions")?,
+        None => Vec::new(),
+    };
+    if engine.is_some() {
+        let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for e in &exceptions {
+            *counts.entry((e.category.clone(), e.owner.to_string())).or_default() += 1;
         }
         reconciliation.exceptions = counts
             .into_iter()
@@ -415,7 +416,7 @@ pub async fn execute(
         ));
     }
     let achieved = run_end.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    let report = RunReport {
+    let mut report = RunReport {
         version: REPORT_VERSION,
         scenario: ScenarioInfo {
             name: setup.name,
@@ -431,6 +432,7 @@ pub async fn execute(
             started_at,
         },
         verdict: Default::default(),
+        diagnosis: Vec::new(),
         latency: measured.latency,
         rate_limits,
         reconciliation,
@@ -444,6 +446,24 @@ pub async fn execute(
         },
         timeline,
     };
+    let erp_items: BTreeMap<String, bool> = erp_state
+        .items
+        .iter()
+        .map(|(number, item)| (number.clone(), item.blocked))
+        .collect();
+    report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts {
+        report: &report,
+        engine: match &setup.engine {
+            EngineMode::Reference { config, .. } => Some(config),
+            EngineMode::External => None,
+        },
+        exceptions: &exceptions,
+        orders: Some(crate::diagnose::OrderLists {
+            shop: &shop_side,
+            erp: &erp_side,
+        }),
+        erp_items: Some(&erp_items),
+    });
     shop_server.shutdown().await;
     erp_server.shutdown().await;
     Ok(RunOutcome {

@@ -1,4 +1,5 @@
 //! The one integration test binary. Each module is one area:
+//! - `diagnose`: the diagnosis of a real run (findings per root cause, first in every format);
 //! - `conformance`: response bodies against Shopware's published Admin API schema;
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
@@ -10,6 +11,7 @@
 #[macro_use]
 mod helpers;
 mod conformance;
+mod diagnose;
 mod engine;
 mod erp;
 mod resilience;
