@@ -19,8 +19,10 @@
 //! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
+//! - [`audit`]: `synctwin audit`, data-integrity checks of a shop and an ERP item master.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod diagnose;

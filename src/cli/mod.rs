@@ -2,6 +2,7 @@
 //! own file and returns an exit code: 0 clean, 1 findings or failed thresholds,
 //! 2 the job could not be done.
 
+mod audit;
 mod engine;
 mod generate;
 mod mock;
@@ -35,6 +36,8 @@ pub enum Command {
     Exceptions(engine::ExceptionsCommand),
     /// Write a scenario's traffic as a JSONL trace (same scenario and seed, same bytes).
     Generate(generate::GenerateArgs),
+    /// Check a shop and an ERP item master for data problems before go-live (exit 1 on findings).
+    Audit(Box<audit::AuditArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),
         Command::Generate(a) => generate::run(a),
+        Command::Audit(a) => audit::run(*a),
     }
 }
