@@ -101,9 +101,14 @@ fn table_relation(detail: &str) -> Option<(String, String)> {
     Some((value.to_string(), related.to_string()))
 }
 
-/// The system's message without its correlation id, at most 240 characters.
+/// The system's message without its correlation id and without the rejected
+/// value (which may be personal data, e.g. a customer name), at most 240 characters.
 pub fn excerpt(detail: &str) -> String {
-    let cut = detail.find("CorrelationId").map_or(detail, |i| &detail[..i]);
+    let cut = ["CorrelationId", " Value: "]
+        .iter()
+        .filter_map(|m| detail.find(m))
+        .min()
+        .map_or(detail, |i| &detail[..i]);
     let cut = cut.trim().trim_end_matches('.').trim();
     let mut out: String = cut.chars().take(240).collect();
     if cut.chars().count() > 240 {
@@ -278,9 +283,9 @@ pub fn findings(facts: &RunFacts) -> (Vec<Finding>, BTreeSet<String>) {
             };
             let (key, title, fix) = text.describe(&cause);
             Finding {
+                category: key.split(':').next().unwrap_or_default().to_string(),
                 key,
                 title,
-                category: g.categories.iter().next().cloned().unwrap_or_default(),
                 severity: if blocking {
                     Severity::Critical
                 } else {
@@ -792,6 +797,10 @@ mod tests {
         assert_eq!(table_relation("no relation here"), None);
         assert_eq!(natural(vec!["10000".into(), "9999".into()]), vec!["9999", "10000"]);
         assert_eq!(excerpt("x. CorrelationId: 1"), "x");
+        assert_eq!(
+            excerpt("The length of the string for Name is 120, but it must be less than or equal to 100 characters. Value: Erika Muster"),
+            "The length of the string for Name is 120, but it must be less than or equal to 100 characters"
+        );
         assert!(excerpt(&"y".repeat(500)).ends_with('…'));
     }
 }

@@ -728,7 +728,9 @@ fn server_errors(f: &RunFacts) -> Option<Finding> {
             c.inventory.batch_size,
             (c.inventory.batch_size / 2).max(1)
         ),
-        _ => "Find the failing route below; retry 5xx answers with backoff and make writes smaller.".into(),
+        _ => {
+            "Look at the failing routes in the examples; retry 5xx answers with backoff and make writes smaller.".into()
+        }
     };
     Some(finding(
         "server_errors",

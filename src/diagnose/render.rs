@@ -124,7 +124,7 @@ pub fn markdown(findings: &[Finding]) -> String {
     }
     let _ = writeln!(
         out,
-        "{}, most impact first. What each kind means and who acts on it: [{DOCS}]({DOCS}).\n",
+        "{}, most impact first. What each kind means and who acts on it: `{DOCS}` in the synctwin repository.\n",
         capitalised(&headline(findings))
     );
     let _ = writeln!(out, "| # | Severity | Owner | Finding | Impact |");
