@@ -672,6 +672,7 @@ mod tests {
             exceptions: &exceptions,
             orders: Some(super::super::run::OrderLists { shop: &shop, erp: &[] }),
             erp_items: Some(&items),
+            stale_closeouts: None,
         };
         let (mut f, parked) = findings(&facts);
         super::super::finding::rank(&mut f);
@@ -753,6 +754,7 @@ mod tests {
             exceptions: &exceptions,
             orders: Some(super::super::run::OrderLists { shop: &shop, erp: &[] }),
             erp_items: Some(&items),
+            stale_closeouts: None,
         };
         let (f, _) = findings(&facts);
         let by_key: BTreeMap<&str, &Finding> = f.iter().map(|f| (f.key.as_str(), f)).collect();

@@ -32,6 +32,7 @@ pub fn findings(f: &RunFacts, parked: &BTreeSet<String>) -> Vec<Finding> {
     out.extend(orphans(f));
     out.extend(money_deltas(f));
     out.extend(stock_mismatches(f));
+    out.extend(stale_closeouts(f));
     out.extend(oversells(f));
     out.extend(resurrection(f));
     out.extend(guests(f));
@@ -433,6 +434,61 @@ fn stock_mismatches(f: &RunFacts) -> Option<Finding> {
         ),
         fix,
         &["reconciliation.stock_mismatches"],
+    ))
+}
+
+/// Closeouts Shopware still shows sold out with stock, measured at the twin
+/// (the engine may not look for them); those the engine parked already are
+/// its exception's finding.
+fn stale_closeouts(f: &RunFacts) -> Option<Finding> {
+    let parked: BTreeSet<&str> = f
+        .exceptions
+        .iter()
+        .filter(|e| !e.resolved && e.category == "closeout_unavailable")
+        .map(|e| e.subject.as_str())
+        .collect();
+    let mut stale: Vec<&(String, i64)> = f
+        .stale_closeouts?
+        .iter()
+        .filter(|(sku, _)| !parked.contains(sku.as_str()))
+        .collect();
+    // Most hidden units first.
+    stale.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0))));
+    if stale.is_empty() {
+        return None;
+    }
+    let units: i64 = stale.iter().map(|(_, s)| s).sum();
+    let fix = match f.engine.and_then(|c| c.inventory.indexing.as_deref()) {
+        Some(i) => format!(
+            "Remove inventory.indexing (now \"{i}\") from {}: Shopware then recomputes availability when stock is \
+             written. Re-index these products once (bin/console dal:refresh:index).",
+            f.engine_name()
+        ),
+        None => "Re-index these products (bin/console dal:refresh:index) and find what writes their stock with \
+                 indexing disabled."
+            .into(),
+    };
+    let n = stale.len() as u64;
+    Some(finding(
+        "closeout_sold_out_in_stock",
+        format!(
+            "{} shown sold out though in stock",
+            plural(n, "closeout product", "closeout products")
+        ),
+        Severity::Warning,
+        Owner::Ecommerce,
+        Impact::default(),
+        n,
+        "SKUs",
+        examples(stale.iter().map(|(sku, s)| format!("{sku} (stock {s})"))),
+        format!(
+            "At the end Shopware shows {} as unavailable with {} in stock; its indexer would show them available: \
+             their stock was written with indexing disabled. Nobody can buy them.",
+            plural(n, "closeout", "closeouts"),
+            plural(units.max(0) as u64, "unit", "units")
+        ),
+        fix,
+        &[],
     ))
 }
 
@@ -888,6 +944,7 @@ mod tests {
             exceptions: &[],
             orders: Some(super::super::run::OrderLists { shop: &shop, erp: &erp }),
             erp_items: None,
+            stale_closeouts: None,
         };
         let parked: BTreeSet<String> = ["10002".to_string()].into();
         let m = missing(&facts, &parked).unwrap();
@@ -956,6 +1013,40 @@ mod tests {
             m.fix
         );
         assert_eq!(m.impact.money_unreconciled, 45.22);
+    }
+
+    #[test]
+    fn stale_closeouts_the_engine_did_not_park_are_found_at_the_twin() {
+        let report = RunReport::default();
+        let stale = vec![("SW1".to_string(), 5), ("SW2".to_string(), 3)];
+        let parked = vec![crate::engine::state::ExceptionEntry {
+            id: 1,
+            subject: "SW2".into(),
+            category: "closeout_unavailable".into(),
+            owner: Owner::Ecommerce,
+            detail: String::new(),
+            resolved: false,
+        }];
+        let mut cfg = EngineConfig::default();
+        cfg.inventory.indexing = Some("disable-indexing".into());
+        let facts = RunFacts {
+            engine: Some(&cfg),
+            exceptions: &parked,
+            stale_closeouts: Some(&stale),
+            ..RunFacts::from_report(&report)
+        };
+        let f = stale_closeouts(&facts).unwrap();
+        assert_eq!((f.count, f.examples.clone()), (1, vec!["SW1 (stock 5)".to_string()]));
+        assert!(
+            f.fix.contains("inventory.indexing (now \"disable-indexing\")"),
+            "{}",
+            f.fix
+        );
+        let all_parked = RunFacts {
+            stale_closeouts: Some(&stale[1..]),
+            ..facts
+        };
+        assert!(stale_closeouts(&all_parked).is_none());
     }
 
     #[test]

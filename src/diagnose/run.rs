@@ -32,6 +32,9 @@ pub struct RunFacts<'a> {
     pub orders: Option<OrderLists<'a>>,
     /// The ERP's item numbers at the end, and whether each is blocked.
     pub erp_items: Option<&'a BTreeMap<String, bool>>,
+    /// Products Shopware shows sold out at the end although its indexer would
+    /// show them available (SKU, stock): closeouts restocked without indexing.
+    pub stale_closeouts: Option<&'a [(String, i64)]>,
 }
 
 impl<'a> RunFacts<'a> {
@@ -43,6 +46,7 @@ impl<'a> RunFacts<'a> {
             exceptions: &[],
             orders: None,
             erp_items: None,
+            stale_closeouts: None,
         }
     }
 

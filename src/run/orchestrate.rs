@@ -446,6 +446,20 @@ pub async fn execute(
         },
         timeline,
     };
+    let stale_closeouts: Vec<(String, i64)> = {
+        let store = shop.read();
+        store
+            .rows("product")
+            .filter(|p| p.get("available").and_then(serde_json::Value::as_bool) == Some(false))
+            .filter(|p| crate::twin::shopware::stock::compute_available(&store, p))
+            .filter_map(|p| {
+                Some((
+                    p.get("productNumber")?.as_str()?.to_string(),
+                    p.get("stock").and_then(serde_json::Value::as_i64).unwrap_or(0),
+                ))
+            })
+            .collect()
+    };
     let erp_items: BTreeMap<String, bool> = erp_state
         .items
         .iter()
@@ -463,6 +477,7 @@ pub async fn execute(
             erp: &erp_side,
         }),
         erp_items: Some(&erp_items),
+        stale_closeouts: Some(&stale_closeouts),
     });
     shop_server.shutdown().await;
     erp_server.shutdown().await;

@@ -2,6 +2,8 @@
 //! give one finding per SKU with the orders each blocks (an order carrying both
 //! counts for both), nothing is reported as lost without a reason, the failed
 //! threshold points at the findings, and every format shows the diagnosis first.
+//! Closeouts left sold out by stock writes without indexing are found at the
+//! twin even when the engine does not look for them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -189,4 +191,93 @@ async fn unmapped_skus_are_one_finding_each_with_the_orders_they_block() {
         .unwrap();
     let instance = serde_json::to_value(&r).unwrap();
     assert!(validator.is_valid(&instance));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closeouts_restocked_without_indexing_are_found_at_the_twin() {
+    use synctwin::twin::shopware::stock;
+    let mut store = Store::new();
+    seed_shop(
+        &mut store,
+        &SeedConfig {
+            products: 30,
+            orders: 0,
+            seed: 4,
+        },
+    );
+    let sellable: Vec<String> = store
+        .rows("product")
+        .filter(|p| p.get("childCount").and_then(|c| c.as_i64()).unwrap_or(0) == 0)
+        .filter_map(|p| p["productNumber"].as_str().map(str::to_string))
+        .collect();
+    // Sold-out closeouts the ERP will restock: they stay unavailable when the
+    // stock is written with indexing disabled.
+    let mut expected: Vec<String> = store
+        .rows("product")
+        .filter(|p| stock::is_closeout(&store, p) && p["available"] == json!(false))
+        .filter_map(|p| p["productNumber"].as_str().map(str::to_string))
+        .filter(|n| sellable.contains(n))
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    let rows: Vec<ItemRow> = sellable
+        .iter()
+        .map(|n| ItemRow {
+            number: n.clone(),
+            item_type: ItemType::Inventory,
+            description: format!("Item {n}"),
+            unit_price_e5: 1_000_000,
+            tax_code: "VAT19".into(),
+            on_hand: 50,
+        })
+        .collect();
+    let mut config = EngineConfig::default();
+    config.inventory.indexing = Some("disable-indexing".into());
+    config.inventory.flag_stale_closeouts = false;
+    config.intervals.inventory = Duration::from_secs(60);
+    let setup = RunSetup {
+        name: "stale-closeouts".into(),
+        seed: 4,
+        duration: Duration::from_secs(5 * 60),
+        speed: Speed::new(600.0).unwrap(),
+        shop_profile: ShopwareProfile::default_profile(),
+        erp_profile: ErpProfile::business_central(),
+        shop_store: store,
+        erp_catalogue: Catalogue::Rows(rows),
+        engine: EngineMode::Reference {
+            config: Box::new(config),
+            name: "no-indexing.toml".into(),
+        },
+        interval: Duration::from_secs(60),
+        drain_limit: Duration::from_secs(600),
+    };
+    let out = execute(setup, std::iter::empty(), |_| {}, |_| {}).await.unwrap();
+    let r = &out.report;
+    assert!(
+        !r.diagnosis.iter().any(|f| f.category == "closeout_unavailable"),
+        "the engine did not look"
+    );
+    let f = r
+        .diagnosis
+        .iter()
+        .find(|f| f.key == "closeout_sold_out_in_stock")
+        .unwrap_or_else(|| panic!("{:#?}", r.diagnosis));
+    assert_eq!(f.count, expected.len() as u64);
+    let mut shown: Vec<String> = f
+        .examples
+        .iter()
+        .map(|e| e.split(' ').next().unwrap().to_string())
+        .collect();
+    shown.sort();
+    assert!(
+        shown.iter().all(|s| expected.contains(s)),
+        "{shown:?} not in {expected:?}"
+    );
+    assert!(f.examples.iter().all(|e| e.ends_with("(stock 50)")), "{:?}", f.examples);
+    assert!(
+        f.fix
+            .contains("inventory.indexing (now \"disable-indexing\") from no-indexing.toml"),
+        "{}",
+        f.fix
+    );
 }
