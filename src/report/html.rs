@@ -629,6 +629,9 @@ mod tests {
             .unwrap()
             .insert(evil.into(), Default::default());
         r.harness.warnings.push(evil.into());
+        let f = &mut r.diagnosis[0];
+        (f.title, f.evidence, f.fix, f.count_of) = (evil.into(), evil.into(), evil.into(), evil.into());
+        f.examples = vec![evil.into()];
         let html = render(&r);
         assert!(!html.contains("<script"), "unescaped script tag");
         assert!(!html.contains("alert(1)</"), "unescaped closing tag");
@@ -636,7 +639,7 @@ mod tests {
         assert!(html.contains(&format!("<h1>FAIL: {escaped}</h1>")));
         // Every string above shows up escaped: the scenario name three times (title, h1
         // are two), the rest once or more.
-        assert!(html.matches(escaped).count() >= 12, "{}", html.matches(escaped).count());
+        assert!(html.matches(escaped).count() >= 17, "{}", html.matches(escaped).count());
     }
 
     #[test]

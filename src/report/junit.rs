@@ -169,6 +169,7 @@ mod tests {
         let mut r = sample_report();
         r.scenario.name = "</testsuite><script>\"".into();
         r.harness.warnings.push("]]> & <b>".into());
+        r.diagnosis[0].fix = "</system-out><b>".into();
         let xml = render(&r);
         assert!(!xml.contains("<script>") && !xml.contains("<b>") && !xml.contains("]]> &"));
         assert!(xml.contains("name=\"&lt;/testsuite&gt;&lt;script&gt;&quot;\""));

@@ -391,8 +391,14 @@ mod tests {
         let mut r = sample_report();
         r.scenario.name = "<img src=x onerror=alert(1)>`|".into();
         r.reconciliation.stock_mismatches[0].sku = "SKU|<b>".into();
+        r.diagnosis[0].title = "<img src=x>|".into();
+        r.diagnosis[0].fix = "<b>fix</b>".into();
         let text = render(&r, None);
         assert!(!text.contains("<img") && !text.contains("<b>"));
+        assert!(
+            text.contains("| 1 | critical | ecommerce | &lt;img src=x&gt;\\| |"),
+            "{text}"
+        );
         assert!(text.contains("| SKU\\|&lt;b&gt; | 4 | 0 |"));
     }
 
