@@ -553,16 +553,22 @@ impl Text<'_> {
                     .into(),
             ),
             Cause::StockPushFailed => {
-                let fix = match cfg {
-                    Some(c) => format!(
-                        "Stock pushes gave up after the retry budget: lower inventory.batch_size (now {}) to {} and \
-                         inventory.concurrency (now {}) to {}, so each request stays under Shopware's limits.",
-                        c.inventory.batch_size,
-                        (c.inventory.batch_size / 2).max(1),
-                        c.inventory.concurrency,
-                        (c.inventory.concurrency / 2).max(1)
+                let steps = cfg.map(super::gaps::lighter_stock_pushes).unwrap_or_default();
+                let fix = match (cfg, steps.is_empty()) {
+                    (Some(c), false) => format!(
+                        "Stock pushes gave up after retry.max_attempts = {}: in {}, {}, so requests stay under \
+                         Shopware's limits (and pace them, see the rate-limit finding).",
+                        c.retry.max_attempts,
+                        self.engine(),
+                        steps.join("; ")
                     ),
-                    None => "Push stock in smaller batches and fewer at a time.".into(),
+                    (Some(c), true) => format!(
+                        "Stock pushes gave up after retry.max_attempts = {}: pace them with \
+                         rate_limits.shopware_per_second in {} (see the rate-limit finding) or raise the attempts.",
+                        c.retry.max_attempts,
+                        self.engine()
+                    ),
+                    (None, _) => "Push stock in smaller batches and fewer at a time.".into(),
                 };
                 (
                     "stock_push_failed".into(),
@@ -743,6 +749,7 @@ mod tests {
             ),
             exception(4, "10004", "unmapped_sku", Owner::Operations, &rejection("ITEM-5")),
             exception(5, "SW8", "closeout_unavailable", Owner::Ecommerce, "restocked"),
+            exception(6, "inventory", "stock_push_failed", Owner::Integration, "429"),
         ];
         let shop = vec![order("10004", 1.0, &["SW5"])];
         let items = BTreeMap::new();
@@ -782,6 +789,13 @@ mod tests {
         );
         let sku = by_key["unmapped_sku:SW5"];
         assert_eq!(sku.title, "SW5 maps to ERP item ITEM-5, which does not exist");
+        let push = by_key["stock_push_failed"];
+        assert!(
+            push.fix
+                .contains("lower inventory.batch_size from 100 to 50; inventory.concurrency from 2 to 1"),
+            "{}",
+            push.fix
+        );
         let closeout = by_key["closeout_unavailable"];
         assert!(
             closeout.fix.contains("inventory.indexing (now \"disable-indexing\")"),

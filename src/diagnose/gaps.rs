@@ -665,28 +665,7 @@ fn rate_limited(f: &RunFacts) -> Option<Finding> {
             units::trim(accepted, 1)
         ),
         Some(c) => {
-            let inv = &c.inventory;
-            let mut steps = Vec::new();
-            if inv.strategy == crate::engine::inventory::PushStrategy::PerSkuPatch {
-                steps.push(format!(
-                    "switch inventory.strategy to \"sync_batches\" (now one PATCH per SKU) with inventory.batch_size = \
-                     {}",
-                    inv.batch_size.max(100)
-                ));
-            } else if inv.batch_size > 1 {
-                steps.push(format!(
-                    "lower inventory.batch_size from {} to {}",
-                    inv.batch_size,
-                    (inv.batch_size / 2).max(1)
-                ));
-            }
-            if inv.concurrency > 1 {
-                steps.push(format!(
-                    "inventory.concurrency from {} to {}",
-                    inv.concurrency,
-                    (inv.concurrency / 2).max(1)
-                ));
-            }
+            let mut steps = lighter_stock_pushes(c);
             steps.push(format!(
                 "pace Shopware with rate_limits.shopware_per_second = {} (now {}; the servers accepted about {}/s \
                  during the storms)",
@@ -734,6 +713,34 @@ fn rate_limited(f: &RunFacts) -> Option<Finding> {
             "rate_limits.peak_requests_per_second",
         ],
     ))
+}
+
+/// Concrete steps that make stock pushes lighter on Shopware, from the current
+/// settings: sync batches instead of one PATCH per SKU, half the batch size,
+/// half the concurrency (each only when it can still be lowered).
+pub fn lighter_stock_pushes(c: &crate::engine::config::EngineConfig) -> Vec<String> {
+    let inv = &c.inventory;
+    let mut steps = Vec::new();
+    if inv.strategy == crate::engine::inventory::PushStrategy::PerSkuPatch {
+        steps.push(format!(
+            "switch inventory.strategy to \"sync_batches\" (now one PATCH per SKU) with inventory.batch_size = {}",
+            inv.batch_size.max(100)
+        ));
+    } else if inv.batch_size > 1 {
+        steps.push(format!(
+            "lower inventory.batch_size from {} to {}",
+            inv.batch_size,
+            (inv.batch_size / 2).max(1)
+        ));
+    }
+    if inv.concurrency > 1 {
+        steps.push(format!(
+            "inventory.concurrency from {} to {}",
+            inv.concurrency,
+            (inv.concurrency / 2).max(1)
+        ));
+    }
+    steps
 }
 
 fn retry_after(f: &RunFacts) -> Option<Finding> {
