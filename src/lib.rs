@@ -17,6 +17,7 @@
 //! - [`reconcile`]: the twins' end states compared: orders, money, stock, guests.
 //! - [`diagnose`]: findings (root cause, impact, owner, fix) from runs and audits.
 //! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
+//! - [`record`]: a live shop's orders and catalogue recorded as a replayable, pseudonymised trace.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
 //! - [`audit`]: `synctwin audit`, data-integrity checks of a shop and an ERP item master.
@@ -30,6 +31,7 @@ pub mod engine;
 pub mod measure;
 pub mod observe;
 pub mod reconcile;
+pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;

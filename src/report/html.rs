@@ -63,8 +63,8 @@ figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
 svg { width: 100%; height: auto; font: 11px system-ui, sans-serif; }
 svg .grid-line { stroke: var(--line); } svg .axis { fill: var(--muted); }
 svg .s-requests { stroke: #2563eb; fill: none; stroke-width: 2; } svg .s-throttled { stroke: #dc2626; fill: none; stroke-width: 2; }
-svg .s-backlog { stroke: #7c3aed; fill: none; stroke-width: 2; } svg .s-lag { stroke: #d97706; fill: none; stroke-width: 2; }
-svg .k-requests { fill: #2563eb; } svg .k-throttled { fill: #dc2626; } svg .k-backlog { fill: #7c3aed; } svg .k-lag { fill: #d97706; }
+svg .s-backlog { stroke: #7c3aed; fill: none; stroke-width: 2; } svg .s-never { stroke: #6b7280; fill: none; stroke-width: 2; stroke-dasharray: 4 3; } svg .s-lag { stroke: #d97706; fill: none; stroke-width: 2; }
+svg .k-requests { fill: #2563eb; } svg .k-throttled { fill: #dc2626; } svg .k-backlog { fill: #7c3aed; } svg .k-never { fill: #6b7280; } svg .k-lag { fill: #d97706; }
 svg .bar { fill: #93c5fd; } svg .bar.p95 { fill: #60a5fa; } svg .bar.p99 { fill: #2563eb; } svg .bar.max { fill: #1e3a8a; }
 .warning { background: #fffbeb; border-left: 4px solid #d97706; padding: 8px 12px; margin: 8px 0; }
 footer { color: var(--muted); font-size: 13px; text-align: center; padding: 8px 0 24px; }
@@ -331,12 +331,19 @@ pub fn render(r: &RunReport) -> String {
             &count,
         ));
         out.push_str(&line_chart(
-            "Orders waiting for export (backlog)",
-            &[Series {
-                name: "backlog",
-                class: "backlog",
-                points: points(tl, |p| p.backlog as f64),
-            }],
+            "Orders waiting for export (backlog) and orders that never reached the ERP",
+            &[
+                Series {
+                    name: "backlog",
+                    class: "backlog",
+                    points: points(tl, |p| p.backlog as f64),
+                },
+                Series {
+                    name: "never exported",
+                    class: "never",
+                    points: points(tl, |p| p.never_exported as f64),
+                },
+            ],
             &count,
         ));
         out.push_str(&line_chart(
@@ -558,12 +565,15 @@ pub fn render(r: &RunReport) -> String {
     let _ = write!(
         out,
         "<section><h2>How far to trust these numbers</h2><p>{} of wall time at {}x (asked: {}x); traffic events ran \
-         up to {} late in scenario time (p99 {}); peak memory {} MiB.</p>",
+         up to {} late in scenario time (p99 {}); the engine's own work per tick took {} of wall time (p95), {} of \
+         scenario time at this speed; peak memory {} MiB.</p>",
         escape(&units::duration(h.wall_seconds * 1_000.0)),
         escape(&units::trim(h.achieved_speed, 1)),
         escape(&units::trim(s.speed, 2)),
         escape(&units::duration(h.scheduler_lag_max_ms)),
         escape(&units::duration(h.scheduler_lag_p99_ms)),
+        escape(&units::duration(h.engine_tick_busy_p95_ms)),
+        escape(&units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed)),
         escape(&units::trim(h.peak_rss_mib, 1))
     );
     for w in &h.warnings {
@@ -660,8 +670,8 @@ mod tests {
         assert!(html.contains("<header class=\"verdict fail\"><h1>FAIL: f3-429-storm</h1>"));
         assert_eq!(
             html.matches("<polyline").count(),
-            4,
-            "requests, 429s, backlog, stock lag"
+            5,
+            "requests, 429s, backlog, never exported, stock lag"
         );
         assert_eq!(
             html.matches("<rect class=\"bar ").count(),

@@ -56,6 +56,8 @@ pub fn sample_report() -> RunReport {
                 orders_placed: 340 + 10 * (i % 3),
                 orders_exported: if storm { 180 } else { 360 },
                 backlog: [0, 4, 2, 6, 160, 330, 480, 610, 420, 240, 60, 0][i as usize],
+                // Two orders wait on an unmapped SKU from the third interval on.
+                never_exported: if i >= 2 { 2 } else { 0 },
                 stock_lag_ms: if storm { 95_000.0 + 5_000.0 * i as f64 } else { 2_300.0 },
             }
         })
@@ -207,6 +209,8 @@ pub fn sample_report() -> RunReport {
             scheduler_lag_p99_ms: 410.0,
             scheduler_lag_max_ms: 2_900.0,
             peak_rss_mib: 182.5,
+            engine_tick_busy_p95_ms: 4.2,
+            engine_tick_busy_max_ms: 31.0,
             warnings: vec![
                 "scheduler lag reached 2.9 s of scenario time at 60x: latencies under 3 s are not trustworthy; \
                  rerun with --speed 30"

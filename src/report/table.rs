@@ -285,11 +285,14 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
     let h = &r.harness;
     let _ = writeln!(
         out,
-        "Harness: {} wall time, {}x achieved, scheduler lag p99 {} / max {} (scenario time), peak RSS {} MiB",
+        "Harness: {} wall time, {}x achieved, scheduler lag p99 {} / max {} (scenario time), engine work per tick p95 {} \
+         wall = {} scenario, peak RSS {} MiB",
         units::duration(h.wall_seconds * 1_000.0),
         units::trim(h.achieved_speed, 1),
         units::duration(h.scheduler_lag_p99_ms),
         units::duration(h.scheduler_lag_max_ms),
+        units::duration(h.engine_tick_busy_p95_ms),
+        units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed),
         units::trim(h.peak_rss_mib, 1)
     );
     for w in &h.warnings {

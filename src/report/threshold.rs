@@ -68,6 +68,7 @@ pub const METRICS: &[&str] = &[
     "harness.scheduler_lag_p99",
     "harness.scheduler_lag_max",
     "harness.peak_rss_mib",
+    "harness.engine_tick_busy_p95",
     "harness.warnings",
 ];
 
@@ -79,7 +80,10 @@ pub fn metric_kind(path: &str) -> Option<Kind> {
     Some(match path {
         p if p.starts_with("latency.") && p.ends_with(".count") => Kind::Count,
         p if p.starts_with("latency.") => Kind::Duration,
-        "harness.wall_time" | "harness.scheduler_lag_p99" | "harness.scheduler_lag_max" => Kind::Duration,
+        "harness.wall_time"
+        | "harness.scheduler_lag_p99"
+        | "harness.scheduler_lag_max"
+        | "harness.engine_tick_busy_p95" => Kind::Duration,
         "rate_limits.ratio_429" => Kind::Ratio,
         p if p.ends_with("_per_second") => Kind::Rate,
         "reconciliation.total_delta_gross" => Kind::Money,
@@ -164,6 +168,7 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
         ("harness", "scheduler_lag_p99") => h.scheduler_lag_p99_ms,
         ("harness", "scheduler_lag_max") => h.scheduler_lag_max_ms,
         ("harness", "peak_rss_mib") => h.peak_rss_mib,
+        ("harness", "engine_tick_busy_p95") => h.engine_tick_busy_p95_ms,
         ("harness", "warnings") => h.warnings.len() as f64,
         _ => return None,
     };

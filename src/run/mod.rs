@@ -2,5 +2,7 @@
 //! [`driver`] replays traffic against the twins; [`orchestrate`] runs twins,
 //! driver and engine on one clock, drains, measures and reconciles.
 
+pub mod busy;
 pub mod driver;
+pub mod engine_thread;
 pub mod orchestrate;

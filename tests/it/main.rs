@@ -5,6 +5,7 @@
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
 //! - `resilience`: the engine across both twins under faults, killed and restarted;
+//! - `record`: `synctwin record` against the Shopware twin, pseudonyms, and the replay of its trace;
 //! - `run`: a run end to end, and the same run at two speeds;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
@@ -16,6 +17,7 @@ mod conformance;
 mod diagnose;
 mod engine;
 mod erp;
+mod record;
 mod resilience;
 mod run;
 mod shopware;
