@@ -2,6 +2,7 @@
 //! own file and returns an exit code: 0 clean, 1 findings or failed thresholds,
 //! 2 the job could not be done.
 
+mod audit;
 mod engine;
 mod generate;
 mod mock;
@@ -38,6 +39,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Record a live shop's orders in a time window and its catalogue as a replayable, pseudonymised trace.
     Record(Box<record::RecordArgs>),
+    /// Check a shop and an ERP item master for data problems before go-live (exit 1 on findings).
+    Audit(Box<audit::AuditArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,5 +60,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exceptions(c) => engine::run_exceptions(c),
         Command::Generate(a) => generate::run(a),
         Command::Record(a) => record::run(*a),
+        Command::Audit(a) => audit::run(*a),
     }
 }

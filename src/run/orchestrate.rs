@@ -1,6 +1,7 @@
 //! Runs one scenario end to end: both twins on the hyper transport, the
 //! traffic driver and the engine concurrently on one scenario clock, a sampler
-//! of request counts, a bounded drain, then measurement and reconciliation
+//! of request counts, a bounded drain, then measurement, reconciliation and the
+//! diagnosis (the engine's exceptions and the measured gaps as ranked findings)
 //! into a [`RunReport`] (thresholds and formats are applied by the caller).
 
 use std::collections::BTreeMap;
@@ -345,18 +346,19 @@ pub async fn execute(
         .filter(|(_, i)| i.item_type.as_str() == "Inventory")
         .map(|(sku, i)| (sku.clone(), i.available()))
         .collect();
-    let mut reconciliation = reconcile(&shop_side, &erp_orders(&erp_state), &shop_stock, &available);
+    let erp_side = erp_orders(&erp_state);
+    let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
-    if let Some(outcome) = &engine_outcome {
+    let exceptions = engine_outcome
+        .as_ref()
+        .map(|o| o.exceptions.clone())
+        .unwrap_or_default();
+    if engine_outcome.is_some() {
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for e in outcome.exceptions.iter().cloned() {
-            let owner = serde_json::to_value(e.owner)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            *counts.entry((e.category, owner)).or_default() += 1;
+        for e in &exceptions {
+            *counts.entry((e.category.clone(), e.owner.to_string())).or_default() += 1;
         }
         reconciliation.exceptions = counts
             .into_iter()
@@ -389,7 +391,7 @@ pub async fn execute(
         ));
     }
     let achieved = run_end.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    let report = RunReport {
+    let mut report = RunReport {
         version: REPORT_VERSION,
         scenario: ScenarioInfo {
             name: setup.name,
@@ -405,6 +407,7 @@ pub async fn execute(
             started_at,
         },
         verdict: Default::default(),
+        diagnosis: Vec::new(),
         latency: measured.latency,
         rate_limits,
         reconciliation,
@@ -420,6 +423,39 @@ pub async fn execute(
         },
         timeline,
     };
+    let stale_closeouts: Vec<(String, i64)> = {
+        let store = shop.read();
+        store
+            .rows("product")
+            .filter(|p| p.get("available").and_then(serde_json::Value::as_bool) == Some(false))
+            .filter(|p| crate::twin::shopware::stock::compute_available(&store, p))
+            .filter_map(|p| {
+                Some((
+                    p.get("productNumber")?.as_str()?.to_string(),
+                    p.get("stock").and_then(serde_json::Value::as_i64).unwrap_or(0),
+                ))
+            })
+            .collect()
+    };
+    let erp_items: BTreeMap<String, bool> = erp_state
+        .items
+        .iter()
+        .map(|(number, item)| (number.clone(), item.blocked))
+        .collect();
+    report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts {
+        report: &report,
+        engine: match &setup.engine {
+            EngineMode::Reference { config, .. } => Some(config),
+            EngineMode::External => None,
+        },
+        exceptions: &exceptions,
+        orders: Some(crate::diagnose::OrderLists {
+            shop: &shop_side,
+            erp: &erp_side,
+        }),
+        erp_items: Some(&erp_items),
+        stale_closeouts: Some(&stale_closeouts),
+    });
     shop_server.shutdown().await;
     erp_server.shutdown().await;
     let stats = std::mem::take(&mut driver.stats);

@@ -1,4 +1,6 @@
 //! The one integration test binary. Each module is one area:
+//! - `audit`: `synctwin audit` against both twins, one planted problem at a time;
+//! - `diagnose`: the diagnosis of a real run (findings per root cause, first in every format);
 //! - `conformance`: response bodies against Shopware's published Admin API schema;
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
@@ -10,7 +12,9 @@
 //! - `erp`: the ERP twin's contract suite, run on both transports.
 #[macro_use]
 mod helpers;
+mod audit;
 mod conformance;
+mod diagnose;
 mod engine;
 mod erp;
 mod record;
