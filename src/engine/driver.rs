@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
@@ -106,42 +106,64 @@ impl<S: ShopApi, E: ErpApi> Engine<S, E> {
         };
         self.last_errors.clear();
         let pause = ScaledPause(self.clock.clone());
-        if self.due(ORDERS, now) {
+        // Order export and fulfilment run side by side: on a peak day thousands
+        // of shipments must not hold the orders back (each flow has its own
+        // random stream, drawn in a fixed order, so runs stay deterministic).
+        let (do_export, do_ship) = (self.due(ORDERS, now), self.due(SHIPMENTS, now));
+        if do_export {
             self.last[ORDERS] = Some(now);
-            match export_once(
-                &self.shop,
-                &self.erp,
-                &pause,
-                &self.state,
-                &self.cfg.export,
-                &self.cfg.mapping,
-                &self.cfg.retry,
-                &mut self.rng,
-            )
-            .await
-            {
-                Ok(r) => report.export = Some(r),
-                Err(ExportError::State(e)) => return Err(e.into()),
-                Err(e) => self.last_errors.push(e.to_string()),
-            }
         }
-        if self.due(SHIPMENTS, now) {
+        if do_ship {
             self.last[SHIPMENTS] = Some(now);
-            match fulfil_once(
-                &self.shop,
-                &self.erp,
-                &pause,
-                &self.state,
-                &self.cfg.fulfilment,
-                &self.cfg.retry,
-                &mut self.rng,
-            )
-            .await
-            {
-                Ok(r) => report.fulfilment = Some(r),
-                Err(FulfilmentError::State(e)) => return Err(e.into()),
-                Err(e) => self.last_errors.push(e.to_string()),
+        }
+        let mut ship_rng = ChaCha8Rng::seed_from_u64(self.rng.gen());
+        let export = async {
+            if !do_export {
+                return None;
             }
+            Some(
+                export_once(
+                    &self.shop,
+                    &self.erp,
+                    &pause,
+                    &self.state,
+                    &self.cfg.export,
+                    &self.cfg.mapping,
+                    &self.cfg.retry,
+                    &mut self.rng,
+                )
+                .await,
+            )
+        };
+        let ship = async {
+            if !do_ship {
+                return None;
+            }
+            Some(
+                fulfil_once(
+                    &self.shop,
+                    &self.erp,
+                    &pause,
+                    &self.state,
+                    &self.cfg.fulfilment,
+                    &self.cfg.retry,
+                    &mut ship_rng,
+                )
+                .await,
+            )
+        };
+        let (exported, shipped) = tokio::join!(export, ship);
+        match exported {
+            Some(Ok(r)) => report.export = Some(r),
+            Some(Err(ExportError::State(e))) => return Err(e.into()),
+            Some(Err(e)) => self.last_errors.push(e.to_string()),
+            None => {}
+        }
+        match shipped {
+            Some(Ok(r)) => report.fulfilment = Some(r),
+            Some(Err(FulfilmentError::State(e))) => return Err(e.into()),
+            Some(Err(e)) => self.last_errors.push(e.to_string()),
+            None => {}
         }
         let full = self.due(FULL, now);
         if full || self.due(INVENTORY, now) {

@@ -124,12 +124,18 @@ pub fn orders_criteria(ids: &[String]) -> Value {
     })
 }
 
-/// Criteria for the orders created since the export watermark (with their
-/// line items), which the engine has not handed to the ERP yet.
-pub fn recent_orders_criteria(state: &EngineState) -> Result<Value, StateError> {
+/// Orders per page of [`recent_orders_criteria`] (Shopware's maximum).
+pub const RECENT_PAGE: usize = 500;
+
+/// Criteria for page `page` (1-based) of the orders created since the export
+/// watermark (with their line items), which the engine has not handed to the
+/// ERP yet. Sorted, so pages do not shift while orders arrive at the end.
+pub fn recent_orders_criteria(state: &EngineState, page: usize) -> Result<Value, StateError> {
     let wm = state.watermark()?;
     let mut c = json!({
-        "limit": 500,
+        "limit": RECENT_PAGE,
+        "page": page.max(1),
+        "sort": [{"field": "createdAt", "order": "ASC"}, {"field": "id", "order": "ASC"}],
         "associations": {"lineItems": {}},
         "includes": {"order": ["id", "orderNumber", "createdAt", "lineItems"], "order_line_item": ["type", "quantity", "payload"]},
     });

@@ -118,10 +118,15 @@ pub async fn inventory_once(
     // Orders placed since the last export pass are unacknowledged too: read them
     // now, right before pushing, so the race between export and push is as
     // short as one request (a stale read here only makes the figure less safe).
-    let recent_criteria = super::export::recent_orders_criteria(state)?;
-    if let (Ok(recent), _, _) =
-        super::backoff::retrying(pause, retry, rng, || shop.search_orders(&recent_criteria)).await
-    {
+    // All pages: behind a backlog there are more than one page of them, and an
+    // order left out here has its units pushed back (F4).
+    for page in 1.. {
+        let recent_criteria = super::export::recent_orders_criteria(state, page)?;
+        let (Ok(recent), _, _) =
+            super::backoff::retrying(pause, retry, rng, || shop.search_orders(&recent_criteria)).await
+        else {
+            break;
+        };
         for order in &recent {
             let number = order
                 .get("orderNumber")
@@ -132,6 +137,9 @@ pub async fn inventory_once(
                     *unacked.entry(sku).or_insert(0) += qty;
                 }
             }
+        }
+        if recent.len() < super::export::RECENT_PAGE {
+            break;
         }
     }
     let targets: Vec<(String, i64)> = items
