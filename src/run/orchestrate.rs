@@ -189,7 +189,8 @@ pub async fn execute(
                 clock.clone(),
                 timeout,
             )
-            .with_rate_limit(config.rate_limits.shopware_per_second);
+            .with_rate_limit(config.rate_limits.shopware_per_second)
+            .with_token_strategy(config.auth.token);
             let erp_client = ErpClient::new(
                 &endpoints.erp_url,
                 &endpoints.erp_client_id,
@@ -197,7 +198,8 @@ pub async fn execute(
                 clock.clone(),
                 timeout,
             )
-            .with_rate_limit(config.rate_limits.erp_per_second);
+            .with_rate_limit(config.rate_limits.erp_per_second)
+            .with_token_strategy(config.auth.token);
             let state = EngineState::in_memory().context("cannot create the engine state")?;
             Some(Engine::new(
                 shop_client,
@@ -405,6 +407,17 @@ pub async fn execute(
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
+    {
+        use crate::reconcile::shipments;
+        let store = shop.read();
+        reconciliation.stale_closeouts = crate::reconcile::stale_closeouts_in(&store, erp_state.items.keys());
+        let (out_of_sync, gaps) = shipments::compare(
+            &shipments::shop_deliveries(&store),
+            &shipments::erp_fulfilments(&erp_state),
+        );
+        reconciliation.shipments_out_of_sync = out_of_sync;
+        reconciliation.shipment_gaps = gaps;
+    }
     if let Some(engine) = &engine {
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
         for e in engine
