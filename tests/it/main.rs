@@ -2,17 +2,21 @@
 //! - `conformance`: response bodies against Shopware's published Admin API schema;
 //! - `engine`: the sync engine's adapters against the twins;
 //! - `helpers`: fixtures and typed HTTP helpers shared by the suites;
+//! - `measurement`: known-answer tests of the latencies measured at the twins;
 //! - `resilience`: the engine across both twins under faults, killed and restarted;
 //! - `run`: a run end to end, and the same run at two speeds;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
+//! - `strategies`: the careful and naive engine settings end to end (F2, F8, F11);
 //! - `erp`: the ERP twin's contract suite, run on both transports.
 #[macro_use]
 mod helpers;
 mod conformance;
 mod engine;
 mod erp;
+mod measurement;
 mod resilience;
 mod run;
 mod shopware;
 mod storefront;
+mod strategies;
