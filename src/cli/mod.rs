@@ -2,9 +2,11 @@
 //! own file and returns an exit code: 0 clean, 1 findings or failed thresholds,
 //! 2 the job could not be done.
 
+mod audit;
 mod engine;
 mod generate;
 mod mock;
+mod record;
 mod run;
 
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ pub enum Command {
     Exceptions(engine::ExceptionsCommand),
     /// Write a scenario's traffic as a JSONL trace (same scenario and seed, same bytes).
     Generate(generate::GenerateArgs),
+    /// Record a live shop's orders in a time window and its catalogue as a replayable, pseudonymised trace.
+    Record(Box<record::RecordArgs>),
+    /// Check a shop and an ERP item master for data problems before go-live (exit 1 on findings).
+    Audit(Box<audit::AuditArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,5 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),
         Command::Generate(a) => generate::run(a),
+        Command::Record(a) => record::run(*a),
+        Command::Audit(a) => audit::run(*a),
     }
 }

@@ -14,12 +14,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use crate::clock::{SimTime, Speed};
+use crate::clock::Speed;
 use crate::report::export::ExportManager;
 use crate::report::Format;
 use crate::run::driver::Traffic;
 use crate::run::orchestrate::{execute, EngineMode, RunSetup};
-use crate::scenario::trace::TraceEvent;
 use crate::twin::erp::ErpProfile;
 use crate::twin::shopware::ShopwareProfile;
 
@@ -38,7 +37,8 @@ pub enum EngineChoice {
 pub struct RunArgs {
     /// Scenario file (default: scenarios/default.toml).
     pub scenario: Option<PathBuf>,
-    /// Replay this trace (JSONL from `synctwin generate` or `record`) instead of generating one.
+    /// Replay this trace (JSONL from `synctwin generate` or `record`) instead of the scenario's traffic.
+    /// A recorded trace brings its catalogue.
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Override the scenario's speed factor.
@@ -60,33 +60,6 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-fn to_traffic(ev: TraceEvent) -> Traffic {
-    let at = |ms: u64| SimTime(ms * 1000);
-    match ev {
-        TraceEvent::PlaceOrder { at_ms, cart } => Traffic::PlaceOrder { at: at(at_ms), cart },
-        TraceEvent::CancelOrder { at_ms, order_index } => Traffic::CancelOrder {
-            at: at(at_ms),
-            order_index: order_index as usize,
-        },
-        TraceEvent::ErpReceipt { at_ms, sku, qty } => Traffic::ErpReceipt {
-            at: at(at_ms),
-            sku,
-            qty,
-        },
-        TraceEvent::ErpAdjustment {
-            at_ms,
-            sku,
-            delta,
-            reason,
-        } => Traffic::ErpAdjustment {
-            at: at(at_ms),
-            sku,
-            delta,
-            reason,
-        },
-    }
-}
-
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let path = args.scenario.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCENARIO));
     if !path.exists() {
@@ -105,7 +78,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let shop_profile = ShopwareProfile::load(&plan.twins.shopware_path)?;
     let erp_profile = ErpProfile::load(&plan.twins.erp_path)?;
-    let catalogue = crate::scenario::catalogue::build(&plan);
+    // The trace to replay: --trace, else the scenario's `trace`, else generated below.
+    let replay = args
+        .trace
+        .clone()
+        .or_else(|| plan.trace.as_ref().map(|t| t.path.clone()));
+    let catalogue = scenario_catalogue(&plan, &path, replay.as_deref(), &erp_profile)?;
     let baseline = match &args.baseline {
         Some(p) => Some(crate::report::baseline::load(p)?),
         None => None,
@@ -127,7 +105,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create the report directory {}", out_dir.display()))?;
-    let trace_path = match &args.trace {
+    let trace_path = match &replay {
         Some(t) => t.clone(),
         None => {
             let p = out_dir.join("trace.jsonl");
@@ -142,8 +120,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let trace_file =
         std::fs::File::open(&trace_path).with_context(|| format!("cannot read the trace {}", trace_path.display()))?;
     let trace_name = trace_path.display().to_string();
-    let traffic = crate::scenario::trace::read(BufReader::new(trace_file))
-        .map(move |r| r.map(to_traffic).map_err(|e| anyhow::anyhow!("{trace_name}: {e}")));
+    let traffic = crate::scenario::trace::read(BufReader::new(trace_file)).filter_map(move |r| match r {
+        Ok(ev) => Traffic::from_event(ev).map(Ok),
+        Err(e) => Some(Err(anyhow::anyhow!("{trace_name}: {e}"))),
+    });
     let engine = match args.engine {
         EngineChoice::Reference => EngineMode::Reference {
             config: Box::new(plan.engine.config.clone()),
@@ -231,4 +211,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     exports.write_all(&report, &mut stdout)?;
     writeln!(stdout, "report files: {}", out_dir.display())?;
     Ok(ExitCode::from(crate::report::threshold::exit_code(&report)))
+}
+
+/// Both twins' catalogues for a scenario: from its recorded trace (`replay`)
+/// when that trace carries a catalogue, else generated from its `[catalogue]`.
+pub fn scenario_catalogue(
+    plan: &crate::scenario::plan::Plan,
+    path: &std::path::Path,
+    replay: Option<&std::path::Path>,
+    erp_profile: &ErpProfile,
+) -> anyhow::Result<crate::scenario::catalogue::BuiltCatalogue> {
+    let recorded = match replay {
+        Some(t) => crate::scenario::recorded::build(t, erp_profile)?,
+        None => None,
+    };
+    Ok(match recorded {
+        Some(c) => {
+            if plan.catalogue.skus > 0 {
+                eprintln!(
+                    "note: the trace {} brings its own catalogue (recorded); the scenario's [catalogue] is not used",
+                    replay.unwrap_or(std::path::Path::new("")).display()
+                );
+            }
+            c
+        }
+        None if plan.catalogue.skus == 0 => anyhow::bail!(
+            "the trace {} carries no catalogue, and the scenario {} describes none: name a recorded trace or a scenario with [catalogue]",
+            replay.unwrap_or(std::path::Path::new("")).display(),
+            path.display()
+        ),
+        None => crate::scenario::catalogue::build(plan),
+    })
 }

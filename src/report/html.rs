@@ -11,7 +11,8 @@ use super::model::{Distribution, TimelinePoint};
 use super::table::actual_text;
 use super::threshold::failed;
 use super::units;
-use super::{advice, Exporter, RunReport};
+use super::{Exporter, RunReport};
+use crate::diagnose::metric;
 
 /// How many stock mismatches and money deltas are listed (the JSON has them all).
 pub const LIST_LIMIT: usize = 50;
@@ -270,42 +271,39 @@ pub fn render(r: &RunReport) -> String {
         escape(&s.started_at)
     );
 
+    out.push_str(&crate::diagnose::render::html(&r.diagnosis));
+
     out.push_str("<section><h2>Thresholds</h2>");
     if r.verdict.thresholds.is_empty() {
         out.push_str("<p class=\"muted\">No thresholds: the verdict is PASS by default.</p>");
     } else {
-        out.push_str("<table><thead><tr><th>Result</th><th>Metric</th><th>Condition</th><th class=\"num\">Actual</th><th>Owner</th></tr></thead><tbody>");
+        out.push_str("<table><thead><tr><th>Result</th><th>Metric</th><th>Condition</th><th class=\"num\">Actual</th><th>Owner</th><th>Diagnosis</th></tr></thead><tbody>");
         for t in &r.verdict.thresholds {
             let (row, badge) = if t.passed {
                 ("", "pass")
             } else {
                 (" class=\"fail\"", "fail")
             };
+            let explained = if t.passed {
+                String::new()
+            } else {
+                metric::explaining(r, &t.metric).map_or_else(
+                    || escape(metric::advice(&t.metric)),
+                    |(i, f)| format!("#{} {}", i + 1, escape(&f.title)),
+                )
+            };
             let _ = write!(
                 out,
                 "<tr{row}><td><span class=\"badge {badge}\">{}</span></td><td><code>{}</code></td><td>{}</td>\
-                 <td class=\"num\">{}</td><td>{}</td></tr>",
+                 <td class=\"num\">{}</td><td>{}</td><td>{explained}</td></tr>",
                 badge.to_ascii_uppercase(),
                 escape(&t.metric),
                 escape(&t.condition),
                 escape(&actual_text(&t.metric, t.actual)),
-                escape(advice::owner(&t.metric))
+                escape(metric::owner(&t.metric))
             );
         }
         out.push_str("</tbody></table>");
-        if !failures.is_empty() {
-            out.push_str("<h3>What to do</h3><ul class=\"advice\">");
-            for t in &failures {
-                let _ = write!(
-                    out,
-                    "<li><code>{}</code> ({}): {}</li>",
-                    escape(&t.metric),
-                    escape(advice::owner(&t.metric)),
-                    escape(advice::advice(&t.metric))
-                );
-            }
-            out.push_str("</ul>");
-        }
     }
     out.push_str("</section>\n");
 
@@ -653,6 +651,9 @@ mod tests {
             .unwrap()
             .insert(evil.into(), Default::default());
         r.harness.warnings.push(evil.into());
+        let f = &mut r.diagnosis[0];
+        (f.title, f.evidence, f.fix, f.count_of) = (evil.into(), evil.into(), evil.into(), evil.into());
+        f.examples = vec![evil.into()];
         let html = render(&r);
         assert!(!html.contains("<script"), "unescaped script tag");
         assert!(!html.contains("alert(1)</"), "unescaped closing tag");
@@ -660,7 +661,7 @@ mod tests {
         assert!(html.contains(&format!("<h1>FAIL: {escaped}</h1>")));
         // Every string above shows up escaped: the scenario name three times (title, h1
         // are two), the rest once or more.
-        assert!(html.matches(escaped).count() >= 12, "{}", html.matches(escaped).count());
+        assert!(html.matches(escaped).count() >= 17, "{}", html.matches(escaped).count());
     }
 
     #[test]

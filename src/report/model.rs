@@ -17,6 +17,12 @@ pub struct RunReport {
     pub scenario: ScenarioInfo,
     /// Thresholds and their outcome; the verdict is `passed` when all pass.
     pub verdict: Verdict,
+    /// What to fix, most impact first: exceptions grouped by root cause, the
+    /// gaps reconciliation and rate limits measured, and failed thresholds no
+    /// other finding explains (`crate::diagnose`). Added in version 1 with an
+    /// empty default, so older reports still read.
+    #[serde(default)]
+    pub diagnosis: Vec<crate::diagnose::Finding>,
     pub latency: Latency,
     pub rate_limits: RateLimits,
     pub reconciliation: Reconciliation,

@@ -2,8 +2,11 @@
 //!
 //! It is not the result of a run: its numbers are chosen so every section of every
 //! format has something to show (a failed threshold, 429s, money deltas, stock
-//! mismatches, exceptions for each owner, a harness warning). Snapshot-like tests of
-//! the exporters assert on its rendering, so change it only together with them.
+//! mismatches, exceptions for each owner, a harness warning). Its diagnosis is not
+//! hand-written: it is computed from those counts by [`crate::diagnose`] (no engine
+//! settings, no exception queue), then the failed thresholds are explained.
+//! Snapshot-like tests of the exporters assert on its rendering, so change it only
+//! together with them.
 
 use std::collections::BTreeMap;
 
@@ -60,7 +63,7 @@ pub fn sample_report() -> RunReport {
         })
         .collect();
 
-    RunReport {
+    let mut report = RunReport {
         version: REPORT_VERSION,
         scenario: ScenarioInfo {
             name: "f3-429-storm".into(),
@@ -224,7 +227,11 @@ pub fn sample_report() -> RunReport {
             ],
         },
         timeline,
-    }
+        diagnosis: Vec::new(),
+    };
+    report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts::from_report(&report));
+    crate::diagnose::metric::explain_thresholds(&mut report);
+    report
 }
 
 /// Compares rendered output with the committed snapshot `src/report/snapshots/<name>`

@@ -441,6 +441,7 @@ impl Threshold {
 /// Checks every threshold (metric path → condition) against the report and replaces
 /// its verdict: passed when all hold (and when there are none). Every threshold is
 /// parsed before the verdict is touched, so an error leaves the report as it was.
+/// Failed thresholds that no finding explains join the diagnosis.
 pub fn evaluate(r: &mut RunReport, thresholds: &BTreeMap<String, String>) -> Result<(), ThresholdError> {
     let parsed = thresholds
         .iter()
@@ -451,6 +452,7 @@ pub fn evaluate(r: &mut RunReport, thresholds: &BTreeMap<String, String>) -> Res
         passed: results.iter().all(|t| t.passed),
         thresholds: results,
     };
+    crate::diagnose::metric::explain_thresholds(r);
     Ok(())
 }
 

@@ -4,4 +4,5 @@
 
 pub mod busy;
 pub mod driver;
+pub mod engine_thread;
 pub mod orchestrate;
