@@ -114,7 +114,8 @@ pub fn run_engine(args: EngineArgs) -> anyhow::Result<std::process::ExitCode> {
         clock.clone(),
         cfg.request_timeout,
     )
-    .with_rate_limit(cfg.rate_limits.shopware_per_second);
+    .with_rate_limit(cfg.rate_limits.shopware_per_second)
+    .with_token_strategy(cfg.auth.token);
     let erp = ErpClient::new(
         &args.erp_url,
         &args.erp_client_id,
@@ -122,7 +123,8 @@ pub fn run_engine(args: EngineArgs) -> anyhow::Result<std::process::ExitCode> {
         clock.clone(),
         cfg.request_timeout,
     )
-    .with_rate_limit(cfg.rate_limits.erp_per_second);
+    .with_rate_limit(cfg.rate_limits.erp_per_second)
+    .with_token_strategy(cfg.auth.token);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -488,7 +488,7 @@ fn stale_closeouts(f: &RunFacts) -> Option<Finding> {
             plural(units.max(0) as u64, "unit", "units")
         ),
         fix,
-        &[],
+        &["reconciliation.stale_closeouts"],
     ))
 }
 

@@ -23,7 +23,9 @@ pub fn owner(metric: &str) -> &'static str {
             "finance" => "finance",
             _ => "operations",
         },
-        m if m.contains("stock") || m.contains("overs") || m.contains("resurrected") => "ecommerce",
+        m if m.contains("stock") || m.contains("overs") || m.contains("resurrected") || m.contains("closeout") => {
+            "ecommerce"
+        }
         m if m.contains("money") || m.contains("gross") || m.contains("tolerance") => "finance",
         _ => "operations",
     }
@@ -48,6 +50,14 @@ pub fn advice(metric: &str) -> &'static str {
             "The integration retries before Retry-After has passed: honour the header, otherwise every \
              retry earns another 429."
         }
+        "rate_limits.token_requests" | "rate_limits.token_throttled_429" => {
+            "The integration fetches OAuth tokens too often: cache one token and renew it shortly before \
+             it expires (Shopware's live 600 s); a token per request trips the token endpoint's limit."
+        }
+        "rate_limits.illegal_transitions" => {
+            "Shopware refused state transitions: read the delivery's and the order's current state and send \
+             only transitions allowed from it (ship_partially for a partial shipment, process before complete)."
+        }
         m if m.starts_with("rate_limits.") => {
             "The integration hits rate limits: pace requests client-side below the profile's ceiling, \
              batch writes, and back off on 429 as Retry-After says."
@@ -61,6 +71,18 @@ pub fn advice(metric: &str) -> &'static str {
              the order up before re-sending after a timeout."
         }
         "reconciliation.orphaned_orders" => "ERP orders without a Shopware order: check manual or test entries.",
+        "reconciliation.tax_outside_tolerance" => {
+            "Tax per rate differs between shop and ERP: book a promotion's discount split across the tax \
+             rates of the discounted items, as Shopware does, and map every rate to its own tax code."
+        }
+        "reconciliation.stale_closeouts" => {
+            "Restocked closeout products still show sold out in Shopware: write stock with indexing (no \
+             `indexing-behavior: disable-indexing`), or run the product indexer after bulk writes."
+        }
+        "reconciliation.shipments_out_of_sync" => {
+            "Shopware does not show what the warehouse shipped: add every shipment's tracking code, move a \
+             delivery to shipped_partially on a partial shipment and to shipped once everything has gone."
+        }
         m if m.contains("money") || m.contains("gross") || m.contains("tolerance") || m.ends_with(".finance") => {
             "Order totals differ between shop and ERP: compare tax rates, rounding per line vs per order, \
              and how discounts and shipping are mapped."

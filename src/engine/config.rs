@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::backoff::RetryPolicy;
 use super::export::ExportConfig;
 use super::fulfilment::FulfilmentConfig;
+use super::http::TokenStrategy;
 use super::inventory::InventoryConfig;
 use super::mapping::MappingConfig;
 use crate::clock::serde_duration;
@@ -50,6 +51,15 @@ pub struct RateLimits {
     pub erp_per_second: Option<f64>,
 }
 
+/// How the engine authenticates (F10).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `cached` (one token until shortly before it expires) or `per_request`.
+    #[serde(default)]
+    pub token: TokenStrategy,
+}
+
 /// The whole engine configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,6 +78,8 @@ pub struct EngineConfig {
     pub intervals: Intervals,
     #[serde(default)]
     pub rate_limits: RateLimits,
+    #[serde(default)]
+    pub auth: AuthConfig,
     /// Request timeout (wall time).
     #[serde(default = "default_timeout", with = "serde_duration")]
     pub request_timeout: Duration,
@@ -87,6 +99,7 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             intervals: Intervals::default(),
             rate_limits: RateLimits::default(),
+            auth: AuthConfig::default(),
             request_timeout: default_timeout(),
         }
     }

@@ -6,6 +6,12 @@
 //! transitions the state tables allow from the current state. Anything that
 //! cannot be done (no such order, a transition the tables forbid) becomes an
 //! exception, never a crash. The decision is the pure [`plan`].
+//!
+//! The naive strategies, kept to show F11: [`Transitions::Blind`] sends `ship`
+//! and `process` (or `complete`) for every shipment whatever the states, so a
+//! partial shipment marks the whole delivery shipped and a second shipment is
+//! refused as an illegal transition; [`Tracking::Replace`] writes only the
+//! newest tracking code, so the first parcel's code is lost.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +21,31 @@ use super::mapping::Owner;
 use super::ports::{ErpApi, Pause, ShopApi};
 use super::state::{EngineState, StateError};
 
+/// Which state transitions a shipment triggers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transitions {
+    /// Only those the state tables allow from the current states, partial
+    /// shipments as `ship_partially` ([`plan`]).
+    #[default]
+    Planned,
+    /// `ship` on the delivery and `process` (or `complete`) on the order for
+    /// every shipment, whatever the states (naive).
+    Blind,
+}
+
+/// How a shipment's tracking number is written to the delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracking {
+    /// Added to the codes already there (one per parcel).
+    #[default]
+    Append,
+    /// Written as the only code (naive: `PATCH trackingCodes` replaces the list,
+    /// so a split order keeps only its last parcel's code).
+    Replace,
+}
+
 /// Fulfilment settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +54,10 @@ pub struct FulfilmentConfig {
     pub send_mail: bool,
     /// Complete the order when everything has shipped.
     pub complete_orders: bool,
+    #[serde(default)]
+    pub transitions: Transitions,
+    #[serde(default)]
+    pub tracking: Tracking,
 }
 
 impl Default for FulfilmentConfig {
@@ -30,6 +65,8 @@ impl Default for FulfilmentConfig {
         FulfilmentConfig {
             send_mail: false,
             complete_orders: true,
+            transitions: Transitions::Planned,
+            tracking: Tracking::Append,
         }
     }
 }
@@ -59,6 +96,15 @@ pub fn plan(delivery_state: &str, order_state: &str, fully_shipped: bool, comple
         steps.push(Step::Order("complete"));
     }
     steps
+}
+
+/// The naive steps for any shipment: the delivery shipped, the order moved on,
+/// without looking at either state.
+pub fn blind(complete_orders: bool) -> Vec<Step> {
+    vec![
+        Step::Delivery("ship"),
+        Step::Order(if complete_orders { "complete" } else { "process" }),
+    ]
 }
 
 /// What one pass did.
@@ -128,7 +174,10 @@ pub async fn fulfil_once(
         };
         if let Some(code) = &s.tracking_number {
             if !delivery.tracking_codes.contains(code) {
-                let mut codes = delivery.tracking_codes.clone();
+                let mut codes = match cfg.tracking {
+                    Tracking::Append => delivery.tracking_codes.clone(),
+                    Tracking::Replace => Vec::new(),
+                };
                 codes.push(code.clone());
                 match shop.set_tracking(&delivery.delivery_id, &codes).await {
                     Ok(()) => report.tracking_set += 1,
@@ -141,12 +190,16 @@ pub async fn fulfil_once(
         }
         let (shipped, ordered) = state.shipped_and_ordered(order)?;
         let fully = ordered > 0 && shipped >= ordered;
-        for step in plan(
-            &delivery.delivery_state,
-            &delivery.order_state,
-            fully,
-            cfg.complete_orders,
-        ) {
+        let steps = match cfg.transitions {
+            Transitions::Planned => plan(
+                &delivery.delivery_state,
+                &delivery.order_state,
+                fully,
+                cfg.complete_orders,
+            ),
+            Transitions::Blind => blind(cfg.complete_orders),
+        };
+        for step in steps {
             let (entity, id, action) = match step {
                 Step::Delivery(a) => ("order_delivery", delivery.delivery_id.as_str(), a),
                 Step::Order(a) => ("order", delivery.order_id.as_str(), a),

@@ -13,7 +13,11 @@
 //! - custom and credit lines map to configured items;
 //! - tax rates map to ERP tax codes; an unknown rate is an exception;
 //! - guests get their own ERP customer (find or create by e-mail), unless the
-//!   naive "one customer for all guests" strategy is chosen.
+//!   naive "one customer for all guests" strategy is chosen;
+//! - prices go to the ERP as Shopware shows them (gross, with `pricesIncludeTax`
+//!   on the customer), unless the naive "rounded net unit prices" basis is
+//!   chosen ([`PriceBasis`], F8); discounts keep their tax split unless the
+//!   naive "one rate" booking is chosen ([`DiscountTax`], F2).
 
 use std::collections::BTreeMap;
 
@@ -90,6 +94,33 @@ pub enum GuestStrategy {
     SingleCustomer { number: String },
 }
 
+/// The price basis of the lines sent to the ERP (F8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceBasis {
+    /// Shopware's prices as shown (gross for a gross order), and new ERP
+    /// customers with `pricesIncludeTax`: the ERP extracts the tax, so its gross
+    /// totals are Shopware's to the cent.
+    #[default]
+    AsShown,
+    /// Net unit prices rounded to the cent, the ERP adding tax on top (naive:
+    /// each unit price is off by up to half a cent, times the quantity, plus the
+    /// ERP's own tax rounding, so gross totals differ by cents).
+    NetRounded,
+}
+
+/// How a promotion's discount is booked (F2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountTax {
+    /// One discount line per tax rate, split as Shopware splits the discount's tax.
+    #[default]
+    SplitByRate,
+    /// The whole discount at the highest rate of the line (naive: the ERP's tax
+    /// per rate no longer matches Shopware's).
+    SingleRate,
+}
+
 /// Mapping configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +145,10 @@ pub struct MappingConfig {
     /// Longest text the ERP accepts in a line description.
     pub description_max: usize,
     pub guests: GuestStrategy,
+    #[serde(default)]
+    pub price_basis: PriceBasis,
+    #[serde(default)]
+    pub discount_tax: DiscountTax,
 }
 
 impl Default for MappingConfig {
@@ -130,6 +165,8 @@ impl Default for MappingConfig {
                 .into(),
             description_max: 100,
             guests: GuestStrategy::FindOrCreate,
+            price_basis: PriceBasis::AsShown,
+            discount_tax: DiscountTax::SplitByRate,
         }
     }
 }
@@ -157,7 +194,7 @@ pub struct DraftLine {
     pub number: Option<String>,
     pub description: String,
     pub quantity: f64,
-    /// Unit price as Shopware shows it (gross or net per `prices_include_tax`).
+    /// Unit price in the draft's basis: gross when `prices_include_tax`, else net.
     pub unit_price: f64,
     pub tax_code: Option<String>,
 }
@@ -247,6 +284,10 @@ pub fn rate_key(rate: f64) -> String {
     }
 }
 
+fn round_cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 /// Splits `total` over tax rates in proportion to each rate's tax, in cents,
 /// with the last part taking the rounding remainder so the parts sum exactly.
 fn split_by_tax(total: f64, taxes: &[(f64, f64)]) -> Vec<(f64, f64)> {
@@ -270,6 +311,16 @@ fn split_by_tax(total: f64, taxes: &[(f64, f64)]) -> Vec<(f64, f64)> {
 
 /// Maps one order. Issues are all collected, so one run shows every problem.
 pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<MappingIssue>> {
+    let gross = order.get("taxStatus").and_then(Value::as_str).unwrap_or("gross") == "gross";
+    let net_rounded = gross && cfg.price_basis == PriceBasis::NetRounded;
+    // A price as Shopware shows it, in the draft's basis.
+    let basis = |price: f64, rate: f64| -> f64 {
+        if net_rounded {
+            round_cents(price / (1.0 + rate / 100.0))
+        } else {
+            price
+        }
+    };
     let mut issues = Vec::new();
     let mut lines = Vec::new();
     let mut truncated = 0usize;
@@ -330,7 +381,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                     number: Some(item),
                     description: cut(&label, &mut truncated),
                     quantity: f(li, "quantity"),
-                    unit_price: f(li, "unitPrice"),
+                    unit_price: basis(f(li, "unitPrice"), first_rate),
                     tax_code: code,
                 });
             }
@@ -341,8 +392,11 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                 };
                 // One line per tax rate keeps the discount's tax split (Shopware
                 // splits it across the rates of the discounted items).
-                let parts: Vec<(f64, f64)> = if taxes.len() > 1 {
+                let parts: Vec<(f64, f64)> = if taxes.len() > 1 && cfg.discount_tax == DiscountTax::SplitByRate {
                     split_by_tax(f(li, "totalPrice"), &taxes)
+                } else if taxes.len() > 1 {
+                    let top = taxes.iter().map(|t| t.0).fold(f64::MIN, f64::max);
+                    vec![(top, f(li, "totalPrice"))]
                 } else {
                     vec![(first_rate, f(li, "totalPrice"))]
                 };
@@ -353,7 +407,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                         number: Some(item.clone()),
                         description: cut(&format!("{label} ({}%)", rate_key(rate)), &mut truncated),
                         quantity: 1.0,
-                        unit_price: (amount * 100.0).round() / 100.0,
+                        unit_price: basis(round_cents(amount), rate),
                         tax_code: code,
                     });
                 }
@@ -380,7 +434,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                         number: Some(item),
                         description: cut(&description, &mut truncated),
                         quantity: f(li, "quantity").max(1.0),
-                        unit_price: f(li, "unitPrice"),
+                        unit_price: basis(f(li, "unitPrice"), first_rate),
                         tax_code: code,
                     });
                 } else {
@@ -402,7 +456,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                         number: Some(item),
                         description: cut(&label, &mut truncated),
                         quantity: f(li, "quantity"),
-                        unit_price: f(li, "unitPrice"),
+                        unit_price: basis(f(li, "unitPrice"), first_rate),
                         tax_code: code,
                     });
                 }
@@ -440,7 +494,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                             number: Some(item.clone()),
                             description: format!("Shipping ({}%)", rate_key(rate)),
                             quantity: 1.0,
-                            unit_price: (amount * 100.0).round() / 100.0,
+                            unit_price: basis(round_cents(amount), rate),
                             tax_code: code,
                         });
                     }
@@ -477,7 +531,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
     Ok(OrderDraft {
         external_document_number: s(order, "orderNumber").to_string(),
         customer,
-        prices_include_tax: order.get("taxStatus").and_then(Value::as_str).unwrap_or("gross") == "gross",
+        prices_include_tax: gross && !net_rounded,
         lines,
         truncated_texts: truncated,
         shop_total: f(order, "amountTotal"),
@@ -579,6 +633,44 @@ mod tests {
         let parts = split_by_tax(-10.0, &[(19.0, -1.0), (7.0, -1.0), (0.0, -1.0)]);
         assert_eq!(parts.iter().map(|p| (p.1 * 100.0).round() as i64).sum::<i64>(), -1000);
         assert_eq!(parts, vec![(19.0, -3.33), (7.0, -3.33), (0.0, -3.34)]);
+    }
+
+    #[test]
+    fn net_rounded_prices_are_each_cut_to_the_cent_and_the_customer_is_net() {
+        let cfg = MappingConfig {
+            price_basis: PriceBasis::NetRounded,
+            ..Default::default()
+        };
+        let d = map_order(&order(), &cfg).unwrap();
+        assert!(!d.prices_include_tax);
+        let prices: Vec<f64> = d
+            .lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Item)
+            .map(|l| l.unit_price)
+            .collect();
+        // 30.00/1.19, 20.00/1.07, -7.05/1.19, -0.95/1.07, 12.00/1.19, 2.50/1.19, 4.90/1.19.
+        assert_eq!(prices, vec![25.21, 18.69, -5.92, -0.89, 10.08, 2.1, 4.12]);
+        // As shown, the same order keeps Shopware's gross prices.
+        let shown = map_order(&order(), &MappingConfig::default()).unwrap();
+        assert!(shown.prices_include_tax);
+        assert_eq!(shown.lines[0].unit_price, 30.0);
+    }
+
+    #[test]
+    fn a_single_rate_discount_loses_the_tax_split() {
+        let cfg = MappingConfig {
+            discount_tax: DiscountTax::SingleRate,
+            ..Default::default()
+        };
+        let d = map_order(&order(), &cfg).unwrap();
+        let discounts: Vec<_> = d
+            .lines
+            .iter()
+            .filter(|l| l.number.as_deref() == Some("DISCOUNT"))
+            .map(|l| (l.tax_code.clone().unwrap(), l.unit_price))
+            .collect();
+        assert_eq!(discounts, vec![("VAT19".into(), -8.0)]);
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! End-of-run reconciliation: the twins' final states compared, the way a
 //! finance or operations lead would (ERP.md §4): orders missing in the ERP,
 //! duplicated, orphaned; per-order deltas of gross, net and tax per rate
-//! against a tolerance of 0.005 × (lines + 1); Shopware stock against the
-//! ERP's available stock less the units of orders that never reached it (a
-//! parked order still took its stock in Shopware 6.6); guests merged into one
-//! ERP customer.
+//! against a tolerance of 0.005 × (lines + 1) (gross and each rate's tax
+//! counted apart); Shopware stock against the ERP's available stock less the
+//! units of orders that never reached it (a parked order still took its stock
+//! in Shopware 6.6); guests merged into one ERP customer; closeouts left
+//! unavailable with stock ([`stale_closeouts`]); shipments not shown in
+//! Shopware ([`shipments`]).
 //!
 //! The comparison ([`reconcile`]) is pure, over plain records; [`shop_orders`]
 //! and [`erp_orders`] read them out of the twins' states.
+
+pub mod shipments;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -189,6 +193,9 @@ pub fn reconcile(
         if !within {
             r.orders_outside_tolerance += 1;
         }
+        if delta_tax.values().any(|d| d.abs() > tolerance + 1e-9) {
+            r.tax_outside_tolerance += 1;
+        }
         if (delta_gross.abs() >= 0.005 || !delta_tax.is_empty()) && r.money_deltas.len() < MAX_LISTED {
             r.money_deltas.push(MoneyDelta {
                 order_number: o.number.clone(),
@@ -242,6 +249,23 @@ pub fn reconcile(
         }
     }
     r
+}
+
+/// Products Shopware shows as not available although their stock, closeout
+/// flag and minimum purchase say they are: a closeout restocked with indexing
+/// disabled stays sold out (F6). (productNumber, stock), in store order.
+pub fn stale_closeouts(store: &Store) -> Vec<(String, i64)> {
+    store
+        .rows("product")
+        .filter(|p| p.get("available").and_then(Value::as_bool) == Some(false))
+        .filter(|p| crate::twin::shopware::stock::compute_available(store, p))
+        .filter_map(|p| {
+            Some((
+                p.get("productNumber")?.as_str()?.to_string(),
+                p.get("stock").and_then(Value::as_i64).unwrap_or(0),
+            ))
+        })
+        .collect()
 }
 
 fn round2(x: f64) -> f64 {
@@ -323,6 +347,33 @@ mod tests {
         let r = reconcile(&[parked], &[], &shop_stock, &avail);
         assert!(r.stock_mismatches.is_empty(), "3 = 5 available - 2 in the parked order");
         assert_eq!(r.missing_orders, 1);
+    }
+
+    #[test]
+    fn tax_per_rate_is_judged_apart_from_the_gross() {
+        // Same gross, but the discount's tax booked at 19 % only: 0.30 more 19 % tax, 0.30 less 7 %.
+        let mut s = shop("1", 100.0, 3, false, "a");
+        s.taxes = [("19".to_string(), 10.0), ("7".to_string(), 2.0)].into();
+        let e = ErpOrder {
+            external_document_number: "1".into(),
+            number: "S-1".into(),
+            customer_number: "C".into(),
+            gross_cents: 10000,
+            net_cents: 8800,
+            taxes_cents: [("19".to_string(), 1030), ("7".to_string(), 170)].into(),
+        };
+        let r = reconcile(
+            std::slice::from_ref(&s),
+            std::slice::from_ref(&e),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        );
+        assert_eq!((r.orders_outside_tolerance, r.tax_outside_tolerance), (0, 1));
+        // A cent per rate is within the tolerance of 0.02 (3 lines).
+        let mut close = e;
+        close.taxes_cents = [("19".to_string(), 1001), ("7".to_string(), 199)].into();
+        let r = reconcile(&[s], &[close], &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(r.tax_outside_tolerance, 0);
     }
 
     #[test]

@@ -495,6 +495,18 @@ pub fn render(r: &RunReport) -> String {
                 ],
             ),
             row("Guest orders merged into one customer", rc.guests_merged),
+            row(
+                "Orders whose tax per rate is outside the tolerance",
+                rc.tax_outside_tolerance,
+            ),
+            row(
+                "Closeouts with stock that Shopware shows sold out",
+                rc.stale_closeouts.len() as u64,
+            ),
+            row(
+                "Shipped orders not shown as shipped (with tracking) in Shopware",
+                rc.shipments_out_of_sync,
+            ),
         ],
     );
     out.push_str("<h3>Exceptions by owner</h3>");

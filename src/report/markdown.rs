@@ -172,6 +172,18 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
         ],
         vec!["Guest orders merged into one customer".into(), c(rc.guests_merged)],
         vec![
+            "Orders whose tax per rate is outside the tolerance".into(),
+            c(rc.tax_outside_tolerance),
+        ],
+        vec![
+            "Closeouts with stock that Shopware shows sold out".into(),
+            units::count(rc.stale_closeouts.len() as f64),
+        ],
+        vec![
+            "Shipped orders not shown as shipped (with tracking) in Shopware".into(),
+            c(rc.shipments_out_of_sync),
+        ],
+        vec![
             "Requests refused with 429".into(),
             format!("{} ({} of requests)", c(rl.throttled_429), units::percent(rl.ratio_429)),
         ],

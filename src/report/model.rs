@@ -156,6 +156,33 @@ pub struct Reconciliation {
     /// Guest orders booked on a customer shared with another guest.
     pub guests_merged: u64,
     pub exceptions: Vec<ExceptionCount>,
+    /// Orders whose tax for some rate differs beyond the same tolerance as the
+    /// gross (a discount booked at one rate, F2); see `money_deltas` for the rates.
+    #[serde(default)]
+    pub tax_outside_tolerance: u64,
+    /// SKUs with stock in Shopware that Shopware nevertheless shows as not
+    /// available at the end: closeouts restocked without indexing (F6).
+    #[serde(default)]
+    pub stale_closeouts: Vec<String>,
+    /// Shop orders the ERP has shipped whose Shopware delivery is not in the
+    /// matching state (`shipped`, `shipped_partially`) or lacks one of the
+    /// shipments' tracking numbers at the end (F11).
+    #[serde(default)]
+    pub shipments_out_of_sync: u64,
+    /// The first 100 of them.
+    #[serde(default)]
+    pub shipment_gaps: Vec<ShipmentGap>,
+}
+
+/// A shop order whose delivery does not show what the ERP shipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ShipmentGap {
+    pub order_number: String,
+    /// What the ERP's shipments say the delivery should be: `shipped` or `shipped_partially`.
+    pub erp_state: String,
+    pub shopware_state: String,
+    /// ERP tracking numbers missing from the delivery's tracking codes.
+    pub missing_tracking: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::model::{
     Distribution, EndpointStats, ExceptionCount, Harness, Latency, MoneyDelta, RateLimits, Reconciliation, RunReport,
-    ScenarioInfo, StockMismatch, ThresholdResult, TimelinePoint, Verdict, REPORT_VERSION,
+    ScenarioInfo, ShipmentGap, StockMismatch, ThresholdResult, TimelinePoint, Verdict, REPORT_VERSION,
 };
 
 fn endpoint(requests: u64, statuses: &[(&str, u64)], records: u64) -> EndpointStats {
@@ -202,6 +202,15 @@ pub fn sample_report() -> RunReport {
                     count: 1,
                 },
             ],
+            tax_outside_tolerance: 1,
+            stale_closeouts: vec!["SKU-00412".into()],
+            shipments_out_of_sync: 1,
+            shipment_gaps: vec![ShipmentGap {
+                order_number: "SW10090".into(),
+                erp_state: "shipped_partially".into(),
+                shopware_state: "shipped".into(),
+                missing_tracking: vec!["00340434161094000001".into()],
+            }],
         },
         harness: Harness {
             wall_seconds: 61.2,

@@ -237,6 +237,18 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
             ),
             ("resurrected units", units::count(rc.resurrected_units as f64)),
             ("guests merged into one customer", units::count(rc.guests_merged as f64)),
+            (
+                "orders with tax per rate outside tolerance",
+                units::count(rc.tax_outside_tolerance as f64)
+            ),
+            (
+                "closeouts with stock shown sold out",
+                units::count(rc.stale_closeouts.len() as f64)
+            ),
+            (
+                "shipments not shown in Shopware",
+                units::count(rc.shipments_out_of_sync as f64)
+            ),
         ])
     );
     if !rc.stock_mismatches.is_empty() {
@@ -267,6 +279,29 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
             .collect();
         let _ = writeln!(out, "{}", table(["order", "shop gross", "ERP gross", "delta"], rows, 1));
         more(&mut out, outside.len());
+    }
+
+    if !rc.shipment_gaps.is_empty() {
+        let _ = writeln!(out, "Shipments not shown in Shopware");
+        let rows = rc
+            .shipment_gaps
+            .iter()
+            .take(LIST_LIMIT)
+            .map(|g| {
+                [
+                    g.order_number.clone(),
+                    g.erp_state.clone(),
+                    g.shopware_state.clone(),
+                    g.missing_tracking.join(", "),
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}",
+            table(["order", "ERP", "Shopware delivery", "missing tracking"], rows, 4)
+        );
+        more(&mut out, rc.shipments_out_of_sync as usize);
     }
 
     let _ = writeln!(out, "Exceptions by owner");

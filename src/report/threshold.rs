@@ -46,6 +46,9 @@ pub const METRICS: &[&str] = &[
     "rate_limits.stock_updates_per_second",
     "rate_limits.stock_updates_ceiling_per_second",
     "rate_limits.ratio_429",
+    "rate_limits.token_requests",
+    "rate_limits.token_throttled_429",
+    "rate_limits.illegal_transitions",
     "reconciliation.shop_orders",
     "reconciliation.erp_orders",
     "reconciliation.missing_orders",
@@ -63,6 +66,9 @@ pub const METRICS: &[&str] = &[
     "reconciliation.exceptions.ecommerce",
     "reconciliation.exceptions.operations",
     "reconciliation.exceptions.finance",
+    "reconciliation.tax_outside_tolerance",
+    "reconciliation.stale_closeouts",
+    "reconciliation.shipments_out_of_sync",
     "harness.wall_time",
     "harness.achieved_speed",
     "harness.scheduler_lag_p99",
@@ -108,7 +114,11 @@ fn distribution(d: &Distribution, stat: &str) -> Option<f64> {
 /// ratios 0..1), or `None` when the path is not one of [`METRICS`]. Lists count their
 /// entries (`reconciliation.stock_mismatches`); `reconciliation.exceptions` sums the
 /// exception counts, `reconciliation.exceptions.<owner>` those of one owner;
-/// `rate_limits.requests` sums every endpoint's requests.
+/// `rate_limits.requests` sums every endpoint's requests. Three more are read
+/// off the per-endpoint counts: `rate_limits.token_requests` (requests to
+/// either twin's token endpoint, F10), `rate_limits.token_throttled_429` (those
+/// answered 429) and `rate_limits.illegal_transitions` (400 answers of
+/// Shopware's state-transition endpoints, `SYSTEM__ILLEGAL_STATE_TRANSITION`, F11).
 pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
     if !METRICS.contains(&path) {
         return None;
@@ -141,6 +151,17 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
         ("rate_limits", "stock_updates_per_second") => rl.stock_updates_per_second,
         ("rate_limits", "stock_updates_ceiling_per_second") => rl.stock_updates_ceiling_per_second,
         ("rate_limits", "ratio_429") => rl.ratio_429,
+        ("rate_limits", "token_requests") => routes_sum(r, |_, route| route.ends_with("/oauth/token"), None),
+        ("rate_limits", "token_throttled_429") => {
+            routes_sum(r, |_, route| route.ends_with("/oauth/token"), Some("429"))
+        }
+        ("rate_limits", "illegal_transitions") => routes_sum(
+            r,
+            |system, route| {
+                system == "shopware" && route.starts_with("POST /api/_action/") && route.contains("/state/")
+            },
+            Some("400"),
+        ),
         ("reconciliation", "shop_orders") => rc.shop_orders as f64,
         ("reconciliation", "erp_orders") => rc.erp_orders as f64,
         ("reconciliation", "missing_orders") => rc.missing_orders as f64,
@@ -154,6 +175,9 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
         ("reconciliation", "oversold_units") => rc.oversold_units as f64,
         ("reconciliation", "resurrected_units") => rc.resurrected_units as f64,
         ("reconciliation", "guests_merged") => rc.guests_merged as f64,
+        ("reconciliation", "tax_outside_tolerance") => rc.tax_outside_tolerance as f64,
+        ("reconciliation", "stale_closeouts") => rc.stale_closeouts.len() as f64,
+        ("reconciliation", "shipments_out_of_sync") => rc.shipments_out_of_sync as f64,
         ("reconciliation", "exceptions") => rc.exceptions.iter().map(|e| e.count).sum::<u64>() as f64,
         ("reconciliation", rest) => {
             let owner = rest.strip_prefix("exceptions.")?;
@@ -173,6 +197,25 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
         _ => return None,
     };
     Some(value)
+}
+
+/// Requests (or those answered `status`) summed over the endpoints `pick` selects,
+/// given the system (`shopware`, `erp`) and the route label.
+fn routes_sum(r: &RunReport, pick: impl Fn(&str, &str) -> bool, status: Option<&str>) -> f64 {
+    r.rate_limits
+        .endpoints
+        .iter()
+        .flat_map(|(system, routes)| {
+            routes
+                .iter()
+                .map(move |(route, e)| (system.as_str(), route.as_str(), e))
+        })
+        .filter(|(system, route, _)| pick(system, route))
+        .map(|(_, _, e)| match status {
+            Some(s) => e.by_status.get(s).copied().unwrap_or(0),
+            None => e.requests,
+        })
+        .sum::<u64>() as f64
 }
 
 /// A comparison operator.
@@ -435,6 +478,7 @@ pub fn failed(r: &RunReport) -> impl Iterator<Item = &ThresholdResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::model::EndpointStats;
     use crate::report::sample::sample_report;
 
     fn limit(text: &str) -> (Op, f64) {
@@ -526,6 +570,49 @@ mod tests {
         assert_eq!(metric_value(&r, "harness.wall_time"), Some(61_200.0));
         assert_eq!(metric_value(&r, "latency.order_export.p96"), None);
         assert_eq!(metric_value(&r, "reconciliation.exceptions.legal"), None);
+        assert_eq!(metric_value(&r, "reconciliation.stale_closeouts"), Some(1.0));
+        assert_eq!(metric_value(&r, "reconciliation.shipments_out_of_sync"), Some(1.0));
+    }
+
+    #[test]
+    fn token_and_transition_metrics_are_read_off_the_endpoint_counts() {
+        let mut r = sample_report();
+        let shop = r.rate_limits.endpoints.get_mut("shopware").unwrap();
+        shop.insert(
+            "POST /api/oauth/token".into(),
+            EndpointStats {
+                requests: 40,
+                by_status: BTreeMap::from([("200".to_string(), 31), ("429".to_string(), 9)]),
+                records: 0,
+            },
+        );
+        shop.insert(
+            "POST /api/_action/order_delivery/{id}/state/ship".into(),
+            EndpointStats {
+                requests: 10,
+                by_status: BTreeMap::from([("200".to_string(), 7), ("400".to_string(), 3)]),
+                records: 0,
+            },
+        );
+        shop.insert(
+            "POST /api/_action/order/{id}/state/process".into(),
+            EndpointStats {
+                requests: 2,
+                by_status: BTreeMap::from([("400".to_string(), 2)]),
+                records: 0,
+            },
+        );
+        r.rate_limits.endpoints.get_mut("erp").unwrap().insert(
+            "POST /oauth/token".into(),
+            EndpointStats {
+                requests: 5,
+                by_status: BTreeMap::from([("200".to_string(), 5)]),
+                records: 0,
+            },
+        );
+        assert_eq!(metric_value(&r, "rate_limits.token_requests"), Some(45.0));
+        assert_eq!(metric_value(&r, "rate_limits.token_throttled_429"), Some(9.0));
+        assert_eq!(metric_value(&r, "rate_limits.illegal_transitions"), Some(5.0));
     }
 
     #[test]

@@ -74,7 +74,8 @@ async fn engine_loop(run: EngineRun) -> anyhow::Result<EngineOutcome> {
         run.clock.clone(),
         cfg.request_timeout,
     )
-    .with_rate_limit(cfg.rate_limits.shopware_per_second);
+    .with_rate_limit(cfg.rate_limits.shopware_per_second)
+    .with_token_strategy(cfg.auth.token);
     let erp_client = ErpClient::new(
         &ep.erp_url,
         &ep.erp_client_id,
@@ -82,7 +83,8 @@ async fn engine_loop(run: EngineRun) -> anyhow::Result<EngineOutcome> {
         run.clock.clone(),
         cfg.request_timeout,
     )
-    .with_rate_limit(cfg.rate_limits.erp_per_second);
+    .with_rate_limit(cfg.rate_limits.erp_per_second)
+    .with_token_strategy(cfg.auth.token);
     let state = EngineState::in_memory().context("cannot create the engine state")?;
     let mut engine = Engine::new(shop_client, erp_client, state, cfg.clone(), run.clock.clone(), run.seed);
     let clock = &run.clock;

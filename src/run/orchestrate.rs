@@ -351,6 +351,19 @@ pub async fn execute(
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
+    let stale_closeouts = crate::reconcile::stale_closeouts(&shop.read());
+    reconciliation.stale_closeouts = stale_closeouts.iter().map(|(sku, _)| sku.clone()).collect();
+    reconciliation.stale_closeouts.sort();
+    {
+        use crate::reconcile::shipments;
+        let store = shop.read();
+        let (out_of_sync, gaps) = shipments::compare(
+            &shipments::shop_deliveries(&store),
+            &shipments::erp_fulfilments(&erp_state),
+        );
+        reconciliation.shipments_out_of_sync = out_of_sync;
+        reconciliation.shipment_gaps = gaps;
+    }
     let exceptions = engine_outcome
         .as_ref()
         .map(|o| o.exceptions.clone())
@@ -422,20 +435,6 @@ pub async fn execute(
             warnings,
         },
         timeline,
-    };
-    let stale_closeouts: Vec<(String, i64)> = {
-        let store = shop.read();
-        store
-            .rows("product")
-            .filter(|p| p.get("available").and_then(serde_json::Value::as_bool) == Some(false))
-            .filter(|p| crate::twin::shopware::stock::compute_available(&store, p))
-            .filter_map(|p| {
-                Some((
-                    p.get("productNumber")?.as_str()?.to_string(),
-                    p.get("stock").and_then(serde_json::Value::as_i64).unwrap_or(0),
-                ))
-            })
-            .collect()
     };
     let erp_items: BTreeMap<String, bool> = erp_state
         .items

@@ -46,12 +46,14 @@ const ERP_EVENTS: u64 = 100;
 /// Mean time from placing an order to cancelling it (scenario seconds), after a minute.
 const CANCEL_MEAN_SECS: f64 = 20.0 * 60.0;
 
-/// Engraving texts: short ones and ones longer than typical ERP description fields (F7).
+/// Engraving texts: short ones and ones longer than typical ERP line
+/// description fields (Business Central's Text[100]), as configurator text
+/// areas allow (F7).
 const ENGRAVINGS: &[&str] = &[
     "Happy Birthday!",
     "J + M",
-    "For Anna - thank you for twenty wonderful years together, with all my love",
-    "Team Nordlicht - Winner of the Hamburg City Relay 2026, 4 x 10 km category",
+    "For Anna - thank you for twenty wonderful years together, for every adventure and every quiet Sunday morning. With all my love, Jan",
+    "Team Nordlicht - Winner of the Hamburg City Relay 2026, 4 x 10 km mixed category, in 2:41:07. Congratulations from all your colleagues",
     "Merry Christmas",
 ];
 

@@ -39,6 +39,42 @@ async fn one_token_per_lifetime_renewed_before_expiry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_per_request_trips_the_saas_token_limit_and_a_cached_one_does_not() {
+    let saas = || {
+        ShopwareProfile::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mocks/shopware/saas.toml"))
+            .unwrap()
+    };
+    // 15 searches within one scenario minute (the clock stands still).
+    let searches = |c: ShopwareClient| async move {
+        let mut failed = None;
+        for _ in 0..15 {
+            if let Err(e) = c.search("product", &json!({"limit": 1})).await {
+                failed.get_or_insert(e);
+            }
+        }
+        failed
+    };
+    let (twin, clock) = fixture_twin(saas());
+    let s = serve(twin.clone(), Transport::Hyper).await;
+    let cached = client(&s.base, Arc::new(clock.clone()), "test-secret");
+    assert!(searches(cached).await.is_none());
+    let stats = twin.stats().snapshot();
+    assert_eq!(stats["POST /api/oauth/token"].total(), 1);
+
+    let (twin, clock) = fixture_twin(saas());
+    let s = serve(twin.clone(), Transport::Hyper).await;
+    let per_request = client(&s.base, Arc::new(clock.clone()), "test-secret")
+        .with_token_strategy(synctwin::engine::http::TokenStrategy::PerRequest);
+    let e = searches(per_request)
+        .await
+        .expect("the eleventh token request is refused");
+    assert_eq!(e.outcome(), Outcome::Status(429));
+    let tokens = &twin.stats().snapshot()["POST /api/oauth/token"];
+    assert_eq!(tokens.total(), 15, "one token request per search");
+    assert_eq!(tokens.by_status.get(&429).copied(), Some(5), "10 a minute are allowed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_classified_with_their_waits() {
     let (twin, _) = fixture_twin(
         ShopwareProfile::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mocks/shopware/saas.toml"))

@@ -300,3 +300,116 @@ pub async fn split(r: Response) -> (u16, Value) {
 pub fn code(v: &Value) -> &str {
     v["errors"][0]["code"].as_str().unwrap_or("<no error code>")
 }
+
+/// Both twins on one manual scenario clock (wall delays scaled down 1000x),
+/// served over hyper, with their observation logs; a seeded shop of `products`.
+/// Tests set the clock, place orders and tick an engine at chosen instants.
+pub struct ManualWorld {
+    pub clock: ManualClock,
+    pub shared: SharedClock,
+    pub shop: Arc<ShopwareTwin>,
+    pub erp: Arc<synctwin::twin::erp::ErpTwin>,
+    pub shop_log: ObservationLog,
+    pub erp_log: ObservationLog,
+    /// Plain products (no variants, closeouts or configurators), sorted.
+    pub plain: Vec<String>,
+    _servers: (Served, Served),
+    pub shop_url: String,
+    pub erp_url: String,
+}
+
+impl ManualWorld {
+    pub async fn start(
+        shop_profile: ShopwareProfile,
+        erp_profile: synctwin::twin::erp::ErpProfile,
+        products: usize,
+    ) -> ManualWorld {
+        use synctwin::twin::erp::{Catalogue, ErpConfig, ErpTwin};
+        use synctwin::twin::shopware::seed::{seed_shop, SeedConfig};
+        let clock = ManualClock::with_speed(Speed::new(1000.0).expect("valid speed"));
+        let shared: SharedClock = Arc::new(clock.clone());
+        let mut store = Store::new();
+        seed_shop(
+            &mut store,
+            &SeedConfig {
+                products,
+                orders: 0,
+                seed: 5,
+            },
+        );
+        let all: Vec<String> = store
+            .rows("product")
+            .filter_map(|p| p["productNumber"].as_str().map(str::to_string))
+            .collect();
+        // Positions 6-9 of each block of ten are plain products (seed.rs).
+        let mut plain: Vec<String> = all
+            .iter()
+            .filter(|n| !n.contains('.') && n[2..].parse::<u32>().is_ok_and(|x| x % 10 >= 6))
+            .cloned()
+            .collect();
+        plain.sort();
+        let (shop_log, erp_log) = (ObservationLog::new(), ObservationLog::new());
+        let shop = ShopwareTwin::new(
+            shop_profile,
+            store,
+            Credentials::new("SWIAWORLD", "shop-secret"),
+            5,
+            shared.clone(),
+            shop_log.clone(),
+        );
+        let mut cfg = ErpConfig::new(erp_profile, 5);
+        cfg.catalogue = Catalogue::Skus(all);
+        cfg.client_id = Some("erp-client".into());
+        cfg.client_secret = Some("erp-secret".into());
+        let erp = Arc::new(ErpTwin::new(cfg, shared.clone(), erp_log.clone()).expect("a valid ERP twin"));
+        let s1 = serve(shop.clone(), Transport::Hyper).await;
+        let s2 = serve(erp.clone(), Transport::Hyper).await;
+        let (shop_url, erp_url) = (s1.base.clone(), s2.base.clone());
+        ManualWorld {
+            clock,
+            shared,
+            shop,
+            erp,
+            shop_log,
+            erp_log,
+            plain,
+            _servers: (s1, s2),
+            shop_url,
+            erp_url,
+        }
+    }
+
+    /// The reference engine against both twins, with its token strategy.
+    pub fn engine(
+        &self,
+        cfg: synctwin::engine::config::EngineConfig,
+    ) -> synctwin::engine::driver::Engine<
+        synctwin::engine::http::shopware::ShopwareClient,
+        synctwin::engine::http::erp::ErpClient,
+    > {
+        use synctwin::engine::http::{erp::ErpClient, shopware::ShopwareClient};
+        let timeout = std::time::Duration::from_secs(20);
+        let shop = ShopwareClient::new(&self.shop_url, "SWIAWORLD", "shop-secret", self.shared.clone(), timeout)
+            .with_token_strategy(cfg.auth.token);
+        let erp = ErpClient::new(&self.erp_url, "erp-client", "erp-secret", self.shared.clone(), timeout)
+            .with_token_strategy(cfg.auth.token);
+        let state = synctwin::engine::state::EngineState::in_memory().expect("an in-memory state");
+        synctwin::engine::driver::Engine::new(shop, erp, state, cfg, self.shared.clone(), 5)
+    }
+
+    /// Places an order of these (SKU, quantity) lines at the clock's current time.
+    pub fn place(&self, n: usize, lines: &[(&str, i64)]) -> String {
+        let lines: Vec<Value> = lines
+            .iter()
+            .map(|(sku, qty)| json!({"type": "product", "productNumber": sku, "quantity": qty}))
+            .collect();
+        let cart: synctwin::twin::shopware::checkout::Cart = serde_json::from_value(json!({
+            "customer": {"email": format!("buyer{n}@example.com"), "firstName": "B", "lastName": format!("{n}"),
+                         "guest": false, "street": "S 1", "zipcode": "10115", "city": "Berlin"},
+            "lines": lines,
+            "shippingGross": 4.9
+        }))
+        .expect("a valid cart");
+        self.shop.place_order(&cart).expect("the order is placed").order_number
+    }
+}

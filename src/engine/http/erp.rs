@@ -1,5 +1,5 @@
 //! The engine's ERP client for the Business Central API v2.0 shape: one cached
-//! OAuth token, the company's API base discovered once, OData paging followed
+//! OAuth token (or, to show F10, one per request), the company's API base discovered once, OData paging followed
 //! through `@odata.nextLink`, customers found by e-mail or created, orders
 //! looked up by external document number. Failures are classified like the
 //! Shopware client's.
@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use super::CallError;
+use super::{CallError, TokenStrategy};
 use crate::clock::{SharedClock, SimTime};
 use crate::engine::mapping::{CustomerRef, LineKind, OrderDraft};
 use crate::engine::ports::{ErpApi, ErpItem, Shipment};
@@ -38,6 +38,7 @@ pub struct ErpClient {
     customers: Arc<Mutex<std::collections::HashMap<String, String>>>,
     /// Client-side pacing (requests per scenario second), if configured.
     pacer: Option<Arc<crate::engine::pacing::Pacer>>,
+    tokens: TokenStrategy,
 }
 
 /// OData string literal: quotes doubled.
@@ -75,7 +76,14 @@ impl ErpClient {
             session: Arc::new(Mutex::new(Session::default())),
             customers: Arc::new(Mutex::new(Default::default())),
             pacer: None,
+            tokens: TokenStrategy::Cached,
         }
+    }
+
+    /// Reuses one token (the default) or fetches one per request (F10, naive).
+    pub fn with_token_strategy(mut self, tokens: TokenStrategy) -> Self {
+        self.tokens = tokens;
+        self
     }
 
     /// Paces requests to at most `per_second` (scenario time).
@@ -87,7 +95,7 @@ impl ErpClient {
     async fn token(&self) -> Result<String, CallError> {
         let mut s = self.session.lock().await;
         let now = self.clock.now();
-        if let Some((t, exp)) = &s.token {
+        if let Some((t, exp)) = s.token.as_ref().filter(|_| self.tokens == TokenStrategy::Cached) {
             if now.plus(RENEW_MARGIN) < *exp {
                 return Ok(t.clone());
             }

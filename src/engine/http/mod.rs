@@ -11,6 +11,18 @@ use serde_json::Value;
 
 use super::backoff::Outcome;
 
+/// How a client gets its OAuth tokens (F10).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenStrategy {
+    /// One token, reused until shortly before it expires (and renewed once on a 401).
+    #[default]
+    Cached,
+    /// A new token for every request (naive: trips token-endpoint limits such
+    /// as Shopware SaaS's 10 per minute).
+    PerRequest,
+}
+
 /// A failed call, classified.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {

@@ -1,5 +1,5 @@
 //! The engine's Shopware Admin API client: one cached token renewed before it
-//! expires (never a token per request, F10), JSON in and out, and every
+//! expires (or, to show F10, a token per request), JSON in and out, and every
 //! failure classified. Works against the twin and a real shop alike.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use super::CallError;
+use super::{CallError, TokenStrategy};
 use crate::clock::{SharedClock, SimTime};
 
 /// Renew this long before the token's expiry (scenario time).
@@ -34,6 +34,7 @@ pub struct ShopwareClient {
     ids: Arc<Mutex<std::collections::HashMap<String, String>>>,
     /// Client-side pacing (requests per scenario second), if configured.
     pacer: Option<Arc<crate::engine::pacing::Pacer>>,
+    tokens: TokenStrategy,
 }
 
 impl ShopwareClient {
@@ -55,7 +56,14 @@ impl ShopwareClient {
             tokens_fetched: Arc::new(Default::default()),
             ids: Arc::new(Mutex::new(Default::default())),
             pacer: None,
+            tokens: TokenStrategy::Cached,
         }
+    }
+
+    /// Reuses one token (the default) or fetches one per request (F10, naive).
+    pub fn with_token_strategy(mut self, tokens: TokenStrategy) -> Self {
+        self.tokens = tokens;
+        self
     }
 
     /// Paces requests to at most `per_second` (scenario time).
@@ -72,7 +80,7 @@ impl ShopwareClient {
     async fn bearer(&self) -> Result<String, CallError> {
         let mut guard = self.token.lock().await;
         let now = self.clock.now();
-        if let Some(t) = guard.as_ref() {
+        if let Some(t) = guard.as_ref().filter(|_| self.tokens == TokenStrategy::Cached) {
             if now.plus(RENEW_MARGIN) < t.expires {
                 return Ok(t.value.clone());
             }
