@@ -384,6 +384,12 @@ pub async fn execute(
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
+    let mut latency = measured.latency;
+    latency.stock_consistency = crate::measure::stock_consistency(
+        &obs,
+        |sku| available.contains_key(sku) && shop_stock.contains_key(sku),
+        reconciliation.stock_mismatches.is_empty(),
+    );
     if let Some(engine) = &engine {
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
         for e in engine
@@ -405,7 +411,7 @@ pub async fn execute(
 
     let (lag, max_lag) = driver.lag();
     let mut warnings = Vec::new();
-    let export_p50 = measured.latency.order_export.p50_ms;
+    let export_p50 = latency.order_export.p50_ms;
     if lag.p99_ms > 1000.0 && (export_p50 == 0.0 || lag.p99_ms > export_p50 * 0.05) {
         warnings.push(format!(
             "traffic ran late by up to {:.1} s of scenario time (p99 {:.1} s): the speed {}x is too high for latencies of this size to be trusted; lower --speed",
@@ -429,9 +435,10 @@ pub async fn execute(
             shopware_profile: setup.shop_profile.name.clone(),
             erp_profile: setup.erp_profile.name.clone(),
             started_at,
+            overrides: BTreeMap::new(),
         },
         verdict: Default::default(),
-        latency: measured.latency,
+        latency,
         rate_limits,
         reconciliation,
         harness: Harness {
