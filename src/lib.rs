@@ -18,6 +18,7 @@
 //! - [`scenario`]: scenario files validated into plans, catalogues, generated JSONL traces.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
+//! - [`sweep`]: a scenario over a grid of settings, and the recommended setting.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
 pub mod cli;
@@ -29,4 +30,5 @@ pub mod reconcile;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod twin;
