@@ -5,7 +5,9 @@
 mod engine;
 mod generate;
 mod mock;
+mod report;
 mod run;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -35,6 +37,11 @@ pub enum Command {
     Exceptions(engine::ExceptionsCommand),
     /// Write a scenario's traffic as a JSONL trace (same scenario and seed, same bytes).
     Generate(generate::GenerateArgs),
+    /// Run a scenario once per point of a grid of settings and recommend the fastest safe one.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Work with reports: merge sweep shards or point reports into one sweep report.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,5 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),
         Command::Generate(a) => generate::run(a),
+        Command::Sweep(a) => sweep::run(*a),
+        Command::Report(c) => report::run(c),
     }
 }

@@ -112,6 +112,7 @@ pub fn summarize(r: &RunReport, repeat: u32, report: Option<String>) -> RunSumma
         oversell_events: r.reconciliation.oversell_events,
         stock_sync_p95_ms: r.latency.stock_sync.p95_ms,
         wall_seconds: r.harness.wall_seconds,
+        warnings: r.harness.warnings.clone(),
         thresholds_failed: r
             .verdict
             .thresholds

@@ -16,8 +16,12 @@
 
 pub mod evaluate;
 pub mod grid;
+pub mod html;
+pub mod merge;
 pub mod model;
 pub mod overrides;
 pub mod recommend;
+pub mod schema;
+pub mod table;
 
 pub use model::{SweepReport, SWEEP_VERSION};

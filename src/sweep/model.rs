@@ -91,6 +91,9 @@ pub struct RunSummary {
     pub oversell_events: u64,
     pub stock_sync_p95_ms: f64,
     pub wall_seconds: f64,
+    /// The run's harness warnings (e.g. the speed too high for its latencies to be trusted).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// The scenario's thresholds this run failed (`metric condition: actual`), for information.
     pub thresholds_failed: Vec<String>,
     /// Why the run does not meet the criteria (empty: it does).
