@@ -6,6 +6,7 @@
 //! - `run`: a run end to end, and the same run at two speeds;
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
+//! - `sweep`: `synctwin sweep` and `report merge` through the binary: grid, shards, merge, exit codes;
 //! - `erp`: the ERP twin's contract suite, run on both transports.
 #[macro_use]
 mod helpers;
@@ -16,3 +17,4 @@ mod resilience;
 mod run;
 mod shopware;
 mod storefront;
+mod sweep;
