@@ -2,7 +2,9 @@
 //! point (times `--repeat`), each point exactly as `synctwin run` would run it with
 //! those settings; then the sweep report (JSON, table, HTML) and the
 //! recommendation. Exit code: 0 a point is recommended, 1 no point passed, 2 the
-//! sweep could not be done (bad flags or scenario, or no run could be done).
+//! sweep could not be done (bad flags or scenario, or no run could be done). With
+//! `--shard` the code is about the shard's own points (a shard without points
+//! exits 0); the merged report's code is about the grid.
 //!
 //! Every grid point's scenario is validated before the first run, so a bad value
 //! stops the sweep at once with the scenario's own error. Points that generate the
@@ -209,6 +211,16 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         points.push(point(*index, settings.iter().cloned().collect(), runs));
     }
     let report = build(&name, &grid, args.repeat, vec![shard.to_string()], points);
+    if plans.is_empty() {
+        // More shards than points: nothing to run is not a failure of the grid.
+        write_outputs(&report, &out_dir)?;
+        println!(
+            "shard {shard} has no point of this {}-point grid: nothing to run (sweep report: {})",
+            grid.len(),
+            out_dir.join("sweep.json").display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let code = finish(&report, &out_dir)?;
     if total_runs > 0 && errors == total_runs {
         eprintln!("Error: no run of the sweep could be done (see the failures above)");

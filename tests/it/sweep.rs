@@ -356,3 +356,30 @@ fn bad_flags_and_keys_stop_the_sweep_before_any_run() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_shard_without_points_runs_nothing_and_exits_0() {
+    let dir = workdir("empty-shard");
+    let scenario = scenario(&dir);
+    let out_dir = dir.join("out");
+    let out = synctwin(&[
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--set",
+        "seed=1,2",
+        "--shard",
+        "4/4",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("shard 4/4 has no point of this 2-point grid"),
+        "{stdout}"
+    );
+    let report = read(&out_dir.join("sweep.json"));
+    assert_eq!(report["points"], serde_json::json!([]));
+    assert_eq!(report["missing_points"], serde_json::json!([0, 1]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
