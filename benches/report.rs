@@ -20,6 +20,7 @@ fn peak_day() -> RunReport {
             orders_placed: 70,
             orders_exported: 69,
             backlog: i % 500,
+            never_exported: i / 100,
             stock_lag_ms: (i % 90) as f64 * 1_000.0,
         })
         .collect();

@@ -77,7 +77,7 @@ pub enum ExceptionsCommand {
     },
 }
 
-fn secret(system: &str, value: &Option<String>, file: &Option<PathBuf>) -> anyhow::Result<String> {
+pub(super) fn secret(system: &str, value: &Option<String>, file: &Option<PathBuf>) -> anyhow::Result<String> {
     match (value, file) {
         (Some(v), _) => Ok(v.clone()),
         (None, Some(f)) => Ok(std::fs::read_to_string(f)

@@ -27,6 +27,13 @@ pub struct GenerateArgs {
 /// Loads the scenario, builds its catalogue and streams the trace; a summary goes to stderr.
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let mut plan = scenario::load(&args.scenario)?;
+    if let Some(t) = &plan.trace {
+        anyhow::bail!(
+            "the scenario {} replays the trace {} and generates no traffic: run it with `synctwin run`",
+            args.scenario.display(),
+            t.path.display()
+        );
+    }
     if let Some(seed) = args.seed {
         plan.seed = seed;
     }

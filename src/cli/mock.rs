@@ -21,9 +21,14 @@ pub struct CommonMockArgs {
     /// Twin profile (TOML) with capacity, rate limits and faults; default: the shipped default profile.
     #[arg(long)]
     pub profile: Option<PathBuf>,
-    /// Seed for all generated data.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// Seed for all generated data [default: the scenario's, else 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Serve the twin a run of this scenario starts with: its catalogue (or its
+    /// recorded trace's), its twin profile and its seed, so an integration can be
+    /// tried by hand on the data a run uses. --profile and --seed override.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
     /// Integration client id (default: generated from the seed).
     #[arg(long, env = "SYNCTWIN_CLIENT_ID")]
     pub client_id: Option<String>,
@@ -35,9 +40,30 @@ pub struct CommonMockArgs {
     pub speed: Speed,
 }
 
+/// A scenario loaded for a mock: its plan and both catalogues.
+pub struct MockScenario {
+    pub plan: crate::scenario::plan::Plan,
+    pub catalogue: crate::scenario::catalogue::BuiltCatalogue,
+}
+
 impl CommonMockArgs {
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::new(self.bind, self.port)
+    }
+
+    /// The seed: `--seed`, else the scenario's, else 42.
+    pub fn seed(&self, scenario: Option<&MockScenario>) -> u64 {
+        self.seed.or(scenario.map(|s| s.plan.seed)).unwrap_or(42)
+    }
+
+    /// Loads `--scenario` (validated like `synctwin run` does), if given.
+    pub fn load_scenario(&self) -> anyhow::Result<Option<MockScenario>> {
+        let Some(path) = &self.scenario else { return Ok(None) };
+        let plan = crate::scenario::plan::load(path)?;
+        let erp_profile = crate::twin::erp::ErpProfile::load(&plan.twins.erp_path)?;
+        let replay = plan.trace.as_ref().map(|t| t.path.clone());
+        let catalogue = super::run::scenario_catalogue(&plan, path, replay.as_deref(), &erp_profile)?;
+        Ok(Some(MockScenario { plan, catalogue }))
     }
 }
 
@@ -46,10 +72,10 @@ pub struct ShopwareMockArgs {
     #[command(flatten)]
     pub common: CommonMockArgs,
     /// Products to seed (parents and variants count separately).
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, conflicts_with = "scenario")]
     pub products: usize,
     /// Orders to seed.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, conflicts_with = "scenario")]
     pub orders: usize,
     /// Password of the admin user `admin` (password grant, `client_id=administration`);
     /// default: derived from the client secret and printed.
@@ -62,10 +88,10 @@ pub struct ErpMockArgs {
     #[command(flatten)]
     pub common: CommonMockArgs,
     /// Items to seed.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, conflicts_with = "scenario")]
     pub items: usize,
     /// Load the item master from a CSV (number,type,description,unit price,tax code,on hand).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "scenario")]
     pub items_csv: Option<PathBuf>,
 }
 

@@ -2,9 +2,11 @@
 //! own file and returns an exit code: 0 clean, 1 findings or failed thresholds,
 //! 2 the job could not be done.
 
+mod audit;
 mod engine;
 mod generate;
 mod mock;
+mod record;
 mod report;
 mod run;
 mod sweep;
@@ -42,6 +44,10 @@ pub enum Command {
     /// Work with reports: merge sweep shards or point reports into one sweep report.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Record a live shop's orders in a time window and its catalogue as a replayable, pseudonymised trace.
+    Record(Box<record::RecordArgs>),
+    /// Check a shop and an ERP item master for data problems before go-live (exit 1 on findings).
+    Audit(Box<audit::AuditArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,5 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(a) => generate::run(a),
         Command::Sweep(a) => sweep::run(*a),
         Command::Report(c) => report::run(c),
+        Command::Record(a) => record::run(*a),
+        Command::Audit(a) => audit::run(*a),
     }
 }

@@ -18,6 +18,7 @@ use crate::report::export::ExportManager;
 use crate::report::Format;
 use crate::run::orchestrate::{execute, EngineMode};
 use crate::run::prepare;
+use crate::twin::erp::ErpProfile;
 
 /// The scenario `synctwin run` uses when none is named.
 pub const DEFAULT_SCENARIO: &str = "scenarios/default.toml";
@@ -34,7 +35,8 @@ pub enum EngineChoice {
 pub struct RunArgs {
     /// Scenario file (default: scenarios/default.toml).
     pub scenario: Option<PathBuf>,
-    /// Replay this trace (JSONL from `synctwin generate` or `record`) instead of generating one.
+    /// Replay this trace (JSONL from `synctwin generate` or `record`) instead of the scenario's traffic.
+    /// A recorded trace brings its catalogue.
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Override the scenario's speed factor.
@@ -88,7 +90,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.engine.config = crate::engine::config::EngineConfig::load(p)?;
         plan.engine.name = p.display().to_string();
     }
-    let catalogue = crate::scenario::catalogue::build(&plan);
+    let erp_profile = ErpProfile::load(&plan.twins.erp_path)?;
+    // The trace to replay: --trace, else the scenario's `trace`, else generated below.
+    let replay = args
+        .trace
+        .clone()
+        .or_else(|| plan.trace.as_ref().map(|t| t.path.clone()));
+    let catalogue = scenario_catalogue(&plan, &path, replay.as_deref(), &erp_profile)?;
     let baseline = match &args.baseline {
         Some(p) => Some(crate::report::baseline::load(p)?),
         None => None,
@@ -99,7 +107,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create the report directory {}", out_dir.display()))?;
-    let trace_path = match &args.trace {
+    let trace_path = match &replay {
         Some(t) => t.clone(),
         None => {
             let p = out_dir.join("trace.jsonl");
@@ -173,4 +181,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     exports.write_all(&report, &mut stdout)?;
     writeln!(stdout, "report files: {}", out_dir.display())?;
     Ok(ExitCode::from(crate::report::threshold::exit_code(&report)))
+}
+
+/// Both twins' catalogues for a scenario: from its recorded trace (`replay`)
+/// when that trace carries a catalogue, else generated from its `[catalogue]`.
+pub fn scenario_catalogue(
+    plan: &crate::scenario::plan::Plan,
+    path: &std::path::Path,
+    replay: Option<&std::path::Path>,
+    erp_profile: &ErpProfile,
+) -> anyhow::Result<crate::scenario::catalogue::BuiltCatalogue> {
+    let recorded = match replay {
+        Some(t) => crate::scenario::recorded::build(t, erp_profile)?,
+        None => None,
+    };
+    Ok(match recorded {
+        Some(c) => {
+            if plan.catalogue.skus > 0 {
+                eprintln!(
+                    "note: the trace {} brings its own catalogue (recorded); the scenario's [catalogue] is not used",
+                    replay.unwrap_or(std::path::Path::new("")).display()
+                );
+            }
+            c
+        }
+        None if plan.catalogue.skus == 0 => anyhow::bail!(
+            "the trace {} carries no catalogue, and the scenario {} describes none: name a recorded trace or a scenario with [catalogue]",
+            replay.unwrap_or(std::path::Path::new("")).display(),
+            path.display()
+        ),
+        None => crate::scenario::catalogue::build(plan),
+    })
 }

@@ -180,11 +180,19 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
                     String::new()
                 }
             );
-            let result = run_point(&rt, plan, settings, &out_dir, &out_dir.join(&rel), &|line: &str| {
-                if interactive {
-                    eprint!("\r{label}  {line}   ");
-                }
-            });
+            let result = run_point(
+                &rt,
+                plan,
+                settings,
+                path,
+                &out_dir,
+                &out_dir.join(&rel),
+                &|line: &str| {
+                    if interactive {
+                        eprint!("\r{label}  {line}   ");
+                    }
+                },
+            );
             done += 1;
             let summary = match result {
                 Ok(report) => summarize(&report, repeat, Some(rel)),
@@ -229,21 +237,31 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// One run of one point: trace (shared by points with the same traffic), twins,
-/// engine, thresholds; the report is written to `report_path`.
+/// One run of one point: the scenario's recorded trace, or a generated one (shared
+/// by points with the same traffic); twins, engine, thresholds; the report is
+/// written to `report_path`.
 fn run_point(
     rt: &tokio::runtime::Runtime,
     plan: &Plan,
     settings: &[(String, String)],
+    scenario: &Path,
     dir: &Path,
     report_path: &Path,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<RunReport> {
-    let catalogue = crate::scenario::catalogue::build(plan);
-    let trace = dir.join("traces").join(trace_name(plan)?);
-    if !trace.exists() {
-        prepare::write_trace(plan, &catalogue, &trace)?;
-    }
+    let erp_profile = crate::twin::erp::ErpProfile::load(&plan.twins.erp_path)?;
+    let replay = plan.trace.as_ref().map(|t| t.path.clone());
+    let catalogue = super::run::scenario_catalogue(plan, scenario, replay.as_deref(), &erp_profile)?;
+    let trace = match replay {
+        Some(t) => t,
+        None => {
+            let t = dir.join("traces").join(trace_name(plan)?);
+            if !t.exists() {
+                prepare::write_trace(plan, &catalogue, &t)?;
+            }
+            t
+        }
+    };
     let traffic = prepare::read_trace(&trace)?;
     let setup = prepare::setup(plan, prepare::reference_engine(plan), catalogue)?;
     let outcome = rt.block_on(execute(

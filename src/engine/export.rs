@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -32,6 +32,18 @@ pub struct ExportConfig {
     pub overlap: Duration,
     /// Look the order up in the ERP before creating it (the careful strategy).
     pub lookup_before_create: bool,
+    /// Pages read in one pass while they come back full, so a backlog drains
+    /// in one pass instead of one page per interval.
+    #[serde(default = "one")]
+    pub pages_per_pass: usize,
+    /// Orders exported at once. Business Central runs 5 requests per user at a
+    /// time and queues the rest, so 2-4 keeps the queue short.
+    #[serde(default = "one")]
+    pub concurrency: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for ExportConfig {
@@ -40,6 +52,8 @@ impl Default for ExportConfig {
             page_size: 100,
             overlap: Duration::from_secs(120),
             lookup_before_create: true,
+            pages_per_pass: 1,
+            concurrency: 1,
         }
     }
 }
@@ -92,11 +106,22 @@ fn issue_category(i: &MappingIssue) -> &'static str {
     }
 }
 
-/// The search criteria of an export page: the watermark's plus associations.
+/// The search criteria of an export page: the watermark's, reading only ids
+/// and timestamps (the overlap re-reads orders already handed out; only the
+/// fresh ones are then fetched whole, see [`orders_criteria`]).
 pub fn page_criteria(state: &EngineState, cfg: &ExportConfig) -> Result<Value, StateError> {
     let mut c = state.watermark()?.criteria(cfg.page_size, cfg.overlap);
-    c["associations"] = json!({"lineItems": {}, "orderCustomer": {"associations": {"customer": {}}}});
+    c["includes"] = json!({"order": ["id", "createdAt"]});
     Ok(c)
+}
+
+/// Criteria for whole orders by id, with the associations the mapping needs.
+pub fn orders_criteria(ids: &[String]) -> Value {
+    json!({
+        "ids": ids,
+        "limit": ids.len().max(1),
+        "associations": {"lineItems": {}, "orderCustomer": {"associations": {"customer": {}}}},
+    })
 }
 
 /// Criteria for the orders created since the export watermark (with their
@@ -139,32 +164,86 @@ pub async fn export_once(
             export_order(order, erp, pause, state, cfg, mapping, retry, rng, &mut report).await?;
         }
     }
-    let criteria = page_criteria(state, cfg)?;
-    let (orders, retries, honoured) =
-        super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await;
-    report.retries += retries;
-    report.honoured_retry_after += honoured;
-    let orders = orders.map_err(ExportError::Shop)?;
-    report.read = orders.len();
-    let mut wm = state.watermark()?;
-    let rows: Vec<(String, String)> = orders
-        .iter()
-        .map(|o| {
-            (
-                o["id"].as_str().unwrap_or_default().to_string(),
-                o["createdAt"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
-    let fresh = wm.advance(&rows, orders.len() >= cfg.page_size, cfg.overlap);
-    for order in orders
-        .iter()
-        .filter(|o| fresh.iter().any(|id| Some(id.as_str()) == o["id"].as_str()))
-    {
-        export_order(order, erp, pause, state, cfg, mapping, retry, rng, &mut report).await?;
+    for _ in 0..cfg.pages_per_pass.max(1) {
+        let criteria = page_criteria(state, cfg)?;
+        let (page, retries, honoured) =
+            super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await;
+        report.retries += retries;
+        report.honoured_retry_after += honoured;
+        let page = page.map_err(ExportError::Shop)?;
+        report.read += page.len();
+        let mut wm = state.watermark()?;
+        let rows: Vec<(String, String)> = page
+            .iter()
+            .map(|o| {
+                (
+                    o["id"].as_str().unwrap_or_default().to_string(),
+                    o["createdAt"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let full = page.len() >= cfg.page_size;
+        let fresh = wm.advance(&rows, full, cfg.overlap);
+        if !fresh.is_empty() {
+            let by_ids = orders_criteria(&fresh);
+            let (orders, retries, honoured) =
+                super::backoff::retrying(pause, retry, rng, || shop.search_orders(&by_ids)).await;
+            report.retries += retries;
+            report.honoured_retry_after += honoured;
+            let orders = orders.map_err(ExportError::Shop)?;
+            // In the order the page listed them (createdAt, id).
+            let mut ordered: Vec<&Value> = Vec::with_capacity(orders.len());
+            for id in &fresh {
+                ordered.extend(orders.iter().find(|o| o["id"].as_str() == Some(id.as_str())));
+            }
+            export_all(&ordered, erp, pause, state, cfg, mapping, retry, rng, &mut report).await?;
+        }
+        // Saved only once the page's orders are in the outbox: a crash before
+        // re-reads the page, and the outbox keeps the exports exactly-once.
+        state.save_watermark(&wm)?;
+        if !full {
+            break;
+        }
     }
-    state.save_watermark(&wm)?;
     Ok(report)
+}
+
+/// Exports `orders`, `cfg.concurrency` at a time. Each order gets its own
+/// random stream drawn in order from `rng`, so retries' jitter stays
+/// deterministic for one seed whatever order the exports finish in.
+#[allow(clippy::too_many_arguments)]
+async fn export_all(
+    orders: &[&Value],
+    erp: &impl ErpApi,
+    pause: &impl Pause,
+    state: &EngineState,
+    cfg: &ExportConfig,
+    mapping: &MappingConfig,
+    retry: &RetryPolicy,
+    rng: &mut (impl Rng + Send),
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let seeds: Vec<u64> = orders.iter().map(|_| rng.gen()).collect();
+    let results: Vec<ExportReport> = stream::iter(orders.iter().zip(seeds))
+        .map(|(order, seed)| async move {
+            let mut own = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut r = ExportReport::default();
+            export_order(order, erp, pause, state, cfg, mapping, retry, &mut own, &mut r).await?;
+            Ok::<_, ExportError>(r)
+        })
+        .buffered(cfg.concurrency.max(1))
+        .try_collect()
+        .await?;
+    for r in results {
+        report.created += r.created;
+        report.found += r.found;
+        report.exceptions += r.exceptions;
+        report.pending += r.pending;
+        report.retries += r.retries;
+        report.honoured_retry_after += r.honoured_retry_after;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -20,14 +20,32 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Who fixes an exception.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// Who fixes an exception (and a diagnosis finding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Owner {
     Ecommerce,
     Operations,
     Finance,
     Integration,
+}
+
+impl Owner {
+    /// The owner's name as serialised (`ecommerce`, `operations`, `finance`, `integration`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Ecommerce => "ecommerce",
+            Owner::Operations => "operations",
+            Owner::Finance => "finance",
+            Owner::Integration => "integration",
+        }
+    }
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why an order (or part of it) could not be mapped. The message says what
@@ -205,8 +223,22 @@ fn f(v: &Value, k: &str) -> f64 {
     v.get(k).and_then(Value::as_f64).unwrap_or(0.0)
 }
 
+/// The ERP line text of a configurator option line (`customized-products-option`
+/// or `option-values`) before it is cut to `description_max`: the customer's
+/// value for a priced option (it becomes an item line), `label: value` for a free
+/// one (a comment line). `synctwin audit` measures the same text.
+pub fn option_description(li: &Value) -> String {
+    let label = s(li, "label");
+    let text = li.pointer("/payload/value").and_then(Value::as_str).unwrap_or(label);
+    if f(li, "totalPrice").abs() > 0.0 {
+        text.to_string()
+    } else {
+        format!("{label}: {text}")
+    }
+}
+
 /// Shopware writes tax rates as numbers (19.0); the config keys are their shortest text.
-fn rate_key(rate: f64) -> String {
+pub fn rate_key(rate: f64) -> String {
     let r = (rate * 100.0).round() / 100.0;
     if r.fract() == 0.0 {
         format!("{}", r as i64)
@@ -333,11 +365,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                     .pointer("/payload/productNumber")
                     .and_then(Value::as_str)
                     .filter(|n| !n.is_empty() && *n != "*");
-                let text = li
-                    .pointer("/payload/value")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&label)
-                    .to_string();
+                let description = option_description(li);
                 if price.abs() > 0.0 {
                     let Some(item) = own.map(str::to_string).or_else(|| cfg.surcharge_item.clone()) else {
                         issues.push(MappingIssue::UnsupportedLine {
@@ -350,7 +378,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                     lines.push(DraftLine {
                         kind: LineKind::Item,
                         number: Some(item),
-                        description: cut(&text, &mut truncated),
+                        description: cut(&description, &mut truncated),
                         quantity: f(li, "quantity").max(1.0),
                         unit_price: f(li, "unitPrice"),
                         tax_code: code,
@@ -359,7 +387,7 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
                     lines.push(DraftLine {
                         kind: LineKind::Comment,
                         number: None,
-                        description: cut(&format!("{label}: {text}"), &mut truncated),
+                        description: cut(&description, &mut truncated),
                         quantity: 0.0,
                         unit_price: 0.0,
                         tax_code: None,

@@ -128,15 +128,16 @@ impl EngineState {
              CREATE TABLE IF NOT EXISTS exceptions (
                  id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, category TEXT NOT NULL,
                  owner TEXT NOT NULL, detail TEXT NOT NULL, resolved INTEGER NOT NULL DEFAULT 0);
-             CREATE INDEX IF NOT EXISTS exceptions_open ON exceptions(resolved, subject);",
+             CREATE INDEX IF NOT EXISTS exceptions_open ON exceptions(resolved, subject);
+             CREATE INDEX IF NOT EXISTS shipments_order ON shipments(order_number);
+             CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);",
         )?;
         Ok(EngineState { db })
     }
 
     pub fn watermark(&self) -> Result<Watermark, StateError> {
         let raw: Option<String> = self
-            .db
-            .query_row("SELECT value FROM kv WHERE key = 'order_watermark'", [], |r| r.get(0))
+            .one("SELECT value FROM kv WHERE key = 'order_watermark'", [], |r| r.get(0))
             .optional()?;
         Ok(match raw {
             Some(s) => serde_json::from_str(&s)?,
@@ -145,7 +146,7 @@ impl EngineState {
     }
 
     pub fn save_watermark(&self, w: &Watermark) -> Result<(), StateError> {
-        self.db.execute(
+        self.exec(
             "INSERT INTO kv (key, value) VALUES ('order_watermark', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![serde_json::to_string(w)?],
         )?;
@@ -161,7 +162,7 @@ impl EngineState {
         lines: &[(String, i64)],
     ) -> Result<Option<OutboxEntry>, StateError> {
         let before = self.outbox(order_number)?;
-        self.db.execute(
+        self.exec(
             "INSERT INTO outbox (order_number, order_id, status, attempts, lines) VALUES (?1, ?2, 'pending', 1, ?3)
              ON CONFLICT(order_number) DO UPDATE SET attempts = attempts + 1, lines = excluded.lines,
                  status = CASE WHEN status = 'created' THEN 'created' ELSE 'pending' END",
@@ -172,7 +173,9 @@ impl EngineState {
 
     /// Units per SKU in orders the ERP has not acknowledged (pending or parked).
     pub fn unacknowledged(&self) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
-        let mut stmt = self.db.prepare("SELECT lines FROM outbox WHERE status != 'created'")?;
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT lines FROM outbox WHERE status != 'created'")?;
         let mut out = std::collections::BTreeMap::new();
         for raw in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
@@ -186,13 +189,12 @@ impl EngineState {
     /// The figure last pushed for a SKU.
     pub fn pushed(&self, sku: &str) -> Result<Option<i64>, StateError> {
         Ok(self
-            .db
-            .query_row("SELECT stock FROM pushed WHERE sku = ?1", params![sku], |r| r.get(0))
+            .one("SELECT stock FROM pushed WHERE sku = ?1", params![sku], |r| r.get(0))
             .optional()?)
     }
 
     pub fn set_pushed(&self, sku: &str, stock: i64) -> Result<(), StateError> {
-        self.db.execute(
+        self.exec(
             "INSERT INTO pushed (sku, stock) VALUES (?1, ?2) ON CONFLICT(sku) DO UPDATE SET stock = excluded.stock",
             params![sku, stock],
         )?;
@@ -206,7 +208,7 @@ impl EngineState {
         order_number: &str,
         lines: &[(String, i64)],
     ) -> Result<bool, StateError> {
-        Ok(self.db.execute(
+        Ok(self.exec(
             "INSERT OR IGNORE INTO shipments (number, order_number, lines) VALUES (?1, ?2, ?3)",
             params![number, order_number, serde_json::to_string(lines)?],
         )? == 1)
@@ -215,14 +217,15 @@ impl EngineState {
     /// Units shipped so far per SKU for an order, and the units ordered (from the outbox).
     pub fn shipped_and_ordered(&self, order_number: &str) -> Result<(i64, i64), StateError> {
         let mut shipped = 0;
-        let mut stmt = self.db.prepare("SELECT lines FROM shipments WHERE order_number = ?1")?;
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT lines FROM shipments WHERE order_number = ?1")?;
         for raw in stmt.query_map(params![order_number], |r| r.get::<_, String>(0))? {
             let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
             shipped += lines.iter().map(|l| l.1).sum::<i64>();
         }
         let ordered: Option<String> = self
-            .db
-            .query_row(
+            .one(
                 "SELECT lines FROM outbox WHERE order_number = ?1",
                 params![order_number],
                 |r| r.get(0),
@@ -241,13 +244,12 @@ impl EngineState {
     /// A small named value (the items watermark).
     pub fn get_kv(&self, key: &str) -> Result<Option<String>, StateError> {
         Ok(self
-            .db
-            .query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0))
+            .one("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0))
             .optional()?)
     }
 
     pub fn set_kv(&self, key: &str, value: &str) -> Result<(), StateError> {
-        self.db.execute(
+        self.exec(
             "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
@@ -256,7 +258,7 @@ impl EngineState {
 
     /// Records the ERP's document number.
     pub fn created(&self, order_number: &str, erp_number: &str) -> Result<(), StateError> {
-        self.db.execute(
+        self.exec(
             "UPDATE outbox SET status = 'created', erp_number = ?2 WHERE order_number = ?1",
             params![order_number, erp_number],
         )?;
@@ -265,7 +267,7 @@ impl EngineState {
 
     /// Parks an order (its exception is recorded separately).
     pub fn failed(&self, order_number: &str) -> Result<(), StateError> {
-        self.db.execute(
+        self.exec(
             "UPDATE outbox SET status = 'failed' WHERE order_number = ?1",
             params![order_number],
         )?;
@@ -274,8 +276,7 @@ impl EngineState {
 
     pub fn outbox(&self, order_number: &str) -> Result<Option<OutboxEntry>, StateError> {
         Ok(self
-            .db
-            .query_row(
+            .one(
                 "SELECT order_number, order_id, status, erp_number, attempts FROM outbox WHERE order_number = ?1",
                 params![order_number],
                 row_to_entry,
@@ -285,14 +286,12 @@ impl EngineState {
 
     /// Orders the outbox knows (in any status).
     pub fn outbox_count(&self) -> Result<usize, StateError> {
-        Ok(self
-            .db
-            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize)
+        Ok(self.one("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize)
     }
 
     /// Entries with a status, oldest first.
     pub fn outbox_with(&self, status: OutboxStatus) -> Result<Vec<OutboxEntry>, StateError> {
-        let mut stmt = self.db.prepare(
+        let mut stmt = self.db.prepare_cached(
             "SELECT order_number, order_id, status, erp_number, attempts FROM outbox WHERE status = ?1 ORDER BY rowid",
         )?;
         let rows = stmt.query_map(params![status.as_str()], row_to_entry)?;
@@ -302,19 +301,17 @@ impl EngineState {
     /// Parks an exception; the same open (subject, category) is recorded once.
     pub fn add_exception(&self, subject: &str, category: &str, owner: Owner, detail: &str) -> Result<i64, StateError> {
         let existing: Option<i64> = self
-            .db
-            .query_row(
+            .one(
                 "SELECT id FROM exceptions WHERE subject = ?1 AND category = ?2 AND resolved = 0",
                 params![subject, category],
                 |r| r.get(0),
             )
             .optional()?;
         if let Some(id) = existing {
-            self.db
-                .execute("UPDATE exceptions SET detail = ?2 WHERE id = ?1", params![id, detail])?;
+            self.exec("UPDATE exceptions SET detail = ?2 WHERE id = ?1", params![id, detail])?;
             return Ok(id);
         }
-        self.db.execute(
+        self.exec(
             "INSERT INTO exceptions (subject, category, owner, detail) VALUES (?1, ?2, ?3, ?4)",
             params![subject, category, owner_str(owner), detail],
         )?;
@@ -322,7 +319,7 @@ impl EngineState {
     }
 
     pub fn exceptions(&self, include_resolved: bool) -> Result<Vec<ExceptionEntry>, StateError> {
-        let mut stmt = self.db.prepare(
+        let mut stmt = self.db.prepare_cached(
             "SELECT id, subject, category, owner, detail, resolved FROM exceptions WHERE resolved = 0 OR ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map(params![include_resolved], |r| {
@@ -341,7 +338,7 @@ impl EngineState {
     /// Resolves the open exceptions of a subject in a category (an order that
     /// got through after the ERP recovered).
     pub fn resolve_subject(&self, subject: &str, category: &str) -> Result<usize, StateError> {
-        Ok(self.db.execute(
+        Ok(self.exec(
             "UPDATE exceptions SET resolved = 1 WHERE subject = ?1 AND category = ?2 AND resolved = 0",
             params![subject, category],
         )?)
@@ -354,7 +351,7 @@ impl EngineState {
         let Some(e) = self.exceptions(true)?.into_iter().find(|e| e.id == id && !e.resolved) else {
             return Ok(None);
         };
-        self.db.execute(
+        self.exec(
             "UPDATE outbox SET status = 'pending' WHERE order_number = ?1 AND status = 'failed'",
             params![e.subject],
         )?;
@@ -368,6 +365,25 @@ impl EngineState {
             .db
             .execute("UPDATE exceptions SET resolved = 1 WHERE id = ?1", params![id])?
             == 1)
+    }
+}
+
+impl EngineState {
+    /// Runs a statement through the connection's statement cache: the engine
+    /// runs the same few statements for every order, and preparing them each
+    /// time cost more than running them.
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.db.prepare_cached(sql)?.execute(p)
+    }
+
+    /// One row through the statement cache.
+    fn one<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.db.prepare_cached(sql)?.query_row(p, f)
     }
 }
 

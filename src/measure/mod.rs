@@ -12,7 +12,7 @@
 //!
 //! Distributions are HDR histograms with 3 significant figures, in scenario ms.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -80,6 +80,20 @@ pub struct Measured {
 pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measured {
     let mut sorted: Vec<&Observation> = obs.iter().collect();
     sorted.sort_by_key(|o| o.at);
+    // Orders that reach the ERP at some point in the run. The others (parked as
+    // exceptions, cancelled before export, or lost) never leave the backlog; they
+    // are counted apart so they do not hide the in-flight backlog's drain.
+    let exported_ever: BTreeSet<&str> = sorted
+        .iter()
+        .filter_map(|o| match &o.event {
+            Event::ErpOrderCreated {
+                external_document_number,
+                ..
+            } => Some(external_document_number.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut never_exported = 0u64;
     let (mut export, mut stock, mut ship) = (Recorder::default(), Recorder::default(), Recorder::default());
     // order number -> placed at; removed once exported.
     let mut unexported: BTreeMap<String, SimTime> = BTreeMap::new();
@@ -95,10 +109,12 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
     let flush = |point: &mut TimelinePoint,
                  at: SimTime,
                  unexported: &BTreeMap<String, SimTime>,
+                 never_exported: u64,
                  timeline: &mut Vec<TimelinePoint>,
                  oldest_max: &mut f64| {
         point.t_ms = at.as_millis();
         point.backlog = unexported.len() as u64;
+        point.never_exported = never_exported;
         if let Some(oldest) = unexported.values().min() {
             *oldest_max = oldest_max.max(at.saturating_sub(*oldest).as_millis() as f64);
         }
@@ -106,13 +122,24 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
     };
     for o in sorted {
         while o.at >= next_edge {
-            flush(&mut point, next_edge, &unexported, &mut timeline, &mut oldest_max);
+            flush(
+                &mut point,
+                next_edge,
+                &unexported,
+                never_exported,
+                &mut timeline,
+                &mut oldest_max,
+            );
             next_edge = next_edge.plus(step);
         }
         match (&o.event, o.system) {
             (Event::OrderPlaced { order_number, .. }, _) => {
                 point.orders_placed += 1;
-                unexported.entry(order_number.clone()).or_insert(o.at);
+                if exported_ever.contains(order_number.as_str()) {
+                    unexported.entry(order_number.clone()).or_insert(o.at);
+                } else {
+                    never_exported += 1;
+                }
             }
             (
                 Event::ErpOrderCreated {
@@ -171,6 +198,7 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
             &mut point,
             next_edge.min(end),
             &unexported,
+            never_exported,
             &mut timeline,
             &mut oldest_max,
         );
@@ -545,12 +573,26 @@ mod tests {
             placed(65.0, "b"),
             created(70.0, "a"),
             placed(130.0, "c"),
+            created(175.0, "b"),
         ];
         let m = measure(&obs, SimTime::from_secs_f64(180.0), Duration::from_secs(60));
         let placed: Vec<u64> = m.timeline.iter().map(|p| p.orders_placed).collect();
         let backlog: Vec<u64> = m.timeline.iter().map(|p| p.backlog).collect();
+        let never: Vec<u64> = m.timeline.iter().map(|p| p.never_exported).collect();
         assert_eq!(placed, vec![1, 1, 1]);
-        assert_eq!(backlog, vec![1, 1, 2]);
+        // "c" never reaches the ERP (parked): it is counted apart, not as backlog.
+        assert_eq!(backlog, vec![1, 1, 0]);
+        assert_eq!(never, vec![0, 0, 1]);
         assert_eq!(m.timeline[1].orders_exported, 1);
+    }
+
+    #[test]
+    fn a_parked_order_does_not_set_the_oldest_unexported_age() {
+        // "parked" waits the whole hour and never exports; "slow" takes 10 minutes.
+        let obs = vec![placed(0.0, "parked"), placed(60.0, "slow"), created(660.0, "slow")];
+        let m = measure(&obs, SimTime::from_secs_f64(3_600.0), Duration::from_secs(60));
+        let oldest = m.latency.oldest_unexported_max_ms;
+        assert!((540_000.0..=600_000.0).contains(&oldest), "oldest {oldest}");
+        assert_eq!(m.timeline.last().unwrap().never_exported, 1);
     }
 }

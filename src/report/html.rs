@@ -11,7 +11,8 @@ use super::model::{Distribution, TimelinePoint};
 use super::table::actual_text;
 use super::threshold::failed;
 use super::units;
-use super::{advice, Exporter, RunReport};
+use super::{Exporter, RunReport};
+use crate::diagnose::metric;
 
 /// How many stock mismatches and money deltas are listed (the JSON has them all).
 pub const LIST_LIMIT: usize = 50;
@@ -62,8 +63,8 @@ figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
 svg { width: 100%; height: auto; font: 11px system-ui, sans-serif; }
 svg .grid-line { stroke: var(--line); } svg .axis { fill: var(--muted); }
 svg .s-requests { stroke: #2563eb; fill: none; stroke-width: 2; } svg .s-throttled { stroke: #dc2626; fill: none; stroke-width: 2; }
-svg .s-backlog { stroke: #7c3aed; fill: none; stroke-width: 2; } svg .s-lag { stroke: #d97706; fill: none; stroke-width: 2; }
-svg .k-requests { fill: #2563eb; } svg .k-throttled { fill: #dc2626; } svg .k-backlog { fill: #7c3aed; } svg .k-lag { fill: #d97706; }
+svg .s-backlog { stroke: #7c3aed; fill: none; stroke-width: 2; } svg .s-never { stroke: #6b7280; fill: none; stroke-width: 2; stroke-dasharray: 4 3; } svg .s-lag { stroke: #d97706; fill: none; stroke-width: 2; }
+svg .k-requests { fill: #2563eb; } svg .k-throttled { fill: #dc2626; } svg .k-backlog { fill: #7c3aed; } svg .k-never { fill: #6b7280; } svg .k-lag { fill: #d97706; }
 svg .bar { fill: #93c5fd; } svg .bar.p95 { fill: #60a5fa; } svg .bar.p99 { fill: #2563eb; } svg .bar.max { fill: #1e3a8a; }
 .warning { background: #fffbeb; border-left: 4px solid #d97706; padding: 8px 12px; margin: 8px 0; }
 footer { color: var(--muted); font-size: 13px; text-align: center; padding: 8px 0 24px; }
@@ -270,42 +271,39 @@ pub fn render(r: &RunReport) -> String {
         escape(&s.started_at)
     );
 
+    out.push_str(&crate::diagnose::render::html(&r.diagnosis));
+
     out.push_str("<section><h2>Thresholds</h2>");
     if r.verdict.thresholds.is_empty() {
         out.push_str("<p class=\"muted\">No thresholds: the verdict is PASS by default.</p>");
     } else {
-        out.push_str("<table><thead><tr><th>Result</th><th>Metric</th><th>Condition</th><th class=\"num\">Actual</th><th>Owner</th></tr></thead><tbody>");
+        out.push_str("<table><thead><tr><th>Result</th><th>Metric</th><th>Condition</th><th class=\"num\">Actual</th><th>Owner</th><th>Diagnosis</th></tr></thead><tbody>");
         for t in &r.verdict.thresholds {
             let (row, badge) = if t.passed {
                 ("", "pass")
             } else {
                 (" class=\"fail\"", "fail")
             };
+            let explained = if t.passed {
+                String::new()
+            } else {
+                metric::explaining(r, &t.metric).map_or_else(
+                    || escape(metric::advice(&t.metric)),
+                    |(i, f)| format!("#{} {}", i + 1, escape(&f.title)),
+                )
+            };
             let _ = write!(
                 out,
                 "<tr{row}><td><span class=\"badge {badge}\">{}</span></td><td><code>{}</code></td><td>{}</td>\
-                 <td class=\"num\">{}</td><td>{}</td></tr>",
+                 <td class=\"num\">{}</td><td>{}</td><td>{explained}</td></tr>",
                 badge.to_ascii_uppercase(),
                 escape(&t.metric),
                 escape(&t.condition),
                 escape(&actual_text(&t.metric, t.actual)),
-                escape(advice::owner(&t.metric))
+                escape(metric::owner(&t.metric))
             );
         }
         out.push_str("</tbody></table>");
-        if !failures.is_empty() {
-            out.push_str("<h3>What to do</h3><ul class=\"advice\">");
-            for t in &failures {
-                let _ = write!(
-                    out,
-                    "<li><code>{}</code> ({}): {}</li>",
-                    escape(&t.metric),
-                    escape(advice::owner(&t.metric)),
-                    escape(advice::advice(&t.metric))
-                );
-            }
-            out.push_str("</ul>");
-        }
     }
     out.push_str("</section>\n");
 
@@ -333,12 +331,19 @@ pub fn render(r: &RunReport) -> String {
             &count,
         ));
         out.push_str(&line_chart(
-            "Orders waiting for export (backlog)",
-            &[Series {
-                name: "backlog",
-                class: "backlog",
-                points: points(tl, |p| p.backlog as f64),
-            }],
+            "Orders waiting for export (backlog) and orders that never reached the ERP",
+            &[
+                Series {
+                    name: "backlog",
+                    class: "backlog",
+                    points: points(tl, |p| p.backlog as f64),
+                },
+                Series {
+                    name: "never exported",
+                    class: "never",
+                    points: points(tl, |p| p.never_exported as f64),
+                },
+            ],
             &count,
         ));
         out.push_str(&line_chart(
@@ -560,12 +565,15 @@ pub fn render(r: &RunReport) -> String {
     let _ = write!(
         out,
         "<section><h2>How far to trust these numbers</h2><p>{} of wall time at {}x (asked: {}x); traffic events ran \
-         up to {} late in scenario time (p99 {}); peak memory {} MiB.</p>",
+         up to {} late in scenario time (p99 {}); the engine's own work per tick took {} of wall time (p95), {} of \
+         scenario time at this speed; peak memory {} MiB.</p>",
         escape(&units::duration(h.wall_seconds * 1_000.0)),
         escape(&units::trim(h.achieved_speed, 1)),
         escape(&units::trim(s.speed, 2)),
         escape(&units::duration(h.scheduler_lag_max_ms)),
         escape(&units::duration(h.scheduler_lag_p99_ms)),
+        escape(&units::duration(h.engine_tick_busy_p95_ms)),
+        escape(&units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed)),
         escape(&units::trim(h.peak_rss_mib, 1))
     );
     for w in &h.warnings {
@@ -631,6 +639,9 @@ mod tests {
             .unwrap()
             .insert(evil.into(), Default::default());
         r.harness.warnings.push(evil.into());
+        let f = &mut r.diagnosis[0];
+        (f.title, f.evidence, f.fix, f.count_of) = (evil.into(), evil.into(), evil.into(), evil.into());
+        f.examples = vec![evil.into()];
         let html = render(&r);
         assert!(!html.contains("<script"), "unescaped script tag");
         assert!(!html.contains("alert(1)</"), "unescaped closing tag");
@@ -638,7 +649,7 @@ mod tests {
         assert!(html.contains(&format!("<h1>FAIL: {escaped}</h1>")));
         // Every string above shows up escaped: the scenario name three times (title, h1
         // are two), the rest once or more.
-        assert!(html.matches(escaped).count() >= 12, "{}", html.matches(escaped).count());
+        assert!(html.matches(escaped).count() >= 17, "{}", html.matches(escaped).count());
     }
 
     #[test]
@@ -659,8 +670,8 @@ mod tests {
         assert!(html.contains("<header class=\"verdict fail\"><h1>FAIL: f3-429-storm</h1>"));
         assert_eq!(
             html.matches("<polyline").count(),
-            4,
-            "requests, 429s, backlog, stock lag"
+            5,
+            "requests, 429s, backlog, never exported, stock lag"
         );
         assert_eq!(
             html.matches("<rect class=\"bar ").count(),

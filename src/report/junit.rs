@@ -1,14 +1,17 @@
 //! JUnit XML for CI: one `<testsuite>` per run, one `<testcase>` per threshold,
 //! named after the metric; a failed threshold is a `<failure>` whose message gives
-//! the actual value against the condition and whose body gives the owner and next
-//! step. Harness warnings go to `<system-out>`. Every string is XML-escaped with
-//! [`escape`]. A run with no thresholds gives an empty suite (CI shows 0 tests).
+//! the actual value against the condition and whose body gives the owner and the
+//! finding that explains it (its fix). The diagnosis (every finding, ranked) and the
+//! harness warnings go to `<system-out>`, the diagnosis first; the number of findings
+//! per severity are properties. Every string is XML-escaped with [`escape`]. A run
+//! with no thresholds gives an empty suite (CI shows 0 tests).
 
 use std::fmt::Write as _;
 
 use super::table::actual_text;
 use super::units;
-use super::{advice, Exporter, RunReport};
+use super::{Exporter, RunReport};
+use crate::diagnose::{metric, Severity};
 
 pub struct JunitExporter;
 
@@ -64,6 +67,15 @@ pub fn render(r: &RunReport) -> String {
         ("shopware_profile", s.shopware_profile.clone()),
         ("erp_profile", s.erp_profile.clone()),
         ("report_version", r.version.to_string()),
+        ("diagnosis.findings", r.diagnosis.len().to_string()),
+        (
+            "diagnosis.critical",
+            r.diagnosis
+                .iter()
+                .filter(|f| f.severity == Severity::Critical)
+                .count()
+                .to_string(),
+        ),
     ] {
         let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", escape(&value));
     }
@@ -84,6 +96,10 @@ pub fn render(r: &RunReport) -> String {
             out,
             "    <testcase classname=\"{classname}\" name=\"{name}\" time=\"0\">"
         );
+        let next = match metric::explaining(r, &t.metric) {
+            Some((i, f)) => format!("finding #{}: {}\nfix: {}", i + 1, f.title, f.fix),
+            None => metric::advice(&t.metric).to_string(),
+        };
         let _ = writeln!(
             out,
             "      <failure type=\"threshold\" message=\"{}\">actual: {} ({})\ncondition: {}\nowner: {}\n{}</failure>",
@@ -91,19 +107,31 @@ pub fn render(r: &RunReport) -> String {
             escape(&raw),
             escape(&actual),
             escape(&t.condition),
-            advice::owner(&t.metric),
-            escape(advice::advice(&t.metric))
+            metric::owner(&t.metric),
+            escape(&next)
         );
         let _ = writeln!(out, "    </testcase>");
     }
-    if !r.harness.warnings.is_empty() {
-        let warnings: Vec<String> = r
-            .harness
-            .warnings
-            .iter()
-            .map(|w| format!("warning: {}", escape(w)))
-            .collect();
-        let _ = writeln!(out, "    <system-out>{}</system-out>", warnings.join("\n"));
+    let mut system_out: Vec<String> = r
+        .diagnosis
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            escape(&format!(
+                "finding {}: [{}] {} ({}): {}\n  evidence: {}\n  fix: {}",
+                i + 1,
+                f.severity,
+                f.title,
+                f.owner,
+                crate::diagnose::render::affected(f),
+                f.evidence,
+                f.fix
+            ))
+        })
+        .collect();
+    system_out.extend(r.harness.warnings.iter().map(|w| format!("warning: {}", escape(w))));
+    if !system_out.is_empty() {
+        let _ = writeln!(out, "    <system-out>{}</system-out>", system_out.join("\n"));
     }
     let _ = writeln!(out, "  </testsuite>");
     let _ = writeln!(out, "</testsuites>");
@@ -141,6 +169,7 @@ mod tests {
         let mut r = sample_report();
         r.scenario.name = "</testsuite><script>\"".into();
         r.harness.warnings.push("]]> & <b>".into());
+        r.diagnosis[0].fix = "</system-out><b>".into();
         let xml = render(&r);
         assert!(!xml.contains("<script>") && !xml.contains("<b>") && !xml.contains("]]> &"));
         assert!(xml.contains("name=\"&lt;/testsuite&gt;&lt;script&gt;&quot;\""));

@@ -1,6 +1,8 @@
-//! The Markdown report, for a consultant to hand to a client: the verdict, what
-//! broke (each failed threshold with its measured value, owner and next step), how
-//! often (the counts behind it), who owns it (exceptions by owner), then latency,
+//! The Markdown report, for a consultant to hand to a client: the verdict, the
+//! diagnosis (findings ranked by impact, each with owner, evidence and fix), what
+//! broke (each failed threshold with its measured value, owner and the finding
+//! that explains it), how often (the counts behind it), who owns it (exceptions by
+//! owner), then latency,
 //! rate limits, the affected SKUs and orders, the harness's caveats, and the baseline
 //! deltas when there is a baseline. Every string from the report is escaped with
 //! [`escape`], so a scenario name or SKU cannot break a table or inject HTML.
@@ -13,7 +15,8 @@ use super::model::Distribution;
 use super::table::actual_text;
 use super::threshold::failed;
 use super::units;
-use super::{advice, Exporter, RunReport};
+use super::{Exporter, RunReport};
+use crate::diagnose::metric;
 
 /// How many stock mismatches and money deltas are listed (the JSON has them all).
 pub const LIST_LIMIT: usize = 20;
@@ -94,6 +97,9 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
         escape(&s.started_at)
     );
 
+    let _ = writeln!(out, "## Diagnosis\n");
+    out.push_str(&crate::diagnose::render::markdown(&r.diagnosis));
+
     let _ = writeln!(out, "## What broke\n");
     if failures.is_empty() {
         let _ = writeln!(out, "Nothing: every threshold held.\n");
@@ -105,21 +111,20 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
                     format!("`{}`", t.metric.replace('`', "'")),
                     escape(&t.condition),
                     actual_text(&t.metric, t.actual),
-                    advice::owner(&t.metric).into(),
+                    metric::owner(&t.metric).into(),
+                    metric::explaining(r, &t.metric).map_or_else(
+                        || escape(metric::advice(&t.metric)),
+                        |(i, f)| format!("#{} {}", i + 1, escape(&f.title)),
+                    ),
                 ]
             })
             .collect();
-        table(&mut out, &["Threshold", "Limit", "Measured", "Owner"], &[2], &rows);
-        for t in &failures {
-            let _ = writeln!(
-                out,
-                "- **{}** ({}): {}",
-                escape(&t.metric),
-                advice::owner(&t.metric),
-                advice::advice(&t.metric)
-            );
-        }
-        out.push('\n');
+        table(
+            &mut out,
+            &["Threshold", "Limit", "Measured", "Owner", "Diagnosis"],
+            &[2],
+            &rows,
+        );
     }
     let passed: Vec<String> = r
         .verdict
@@ -303,12 +308,15 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
     let _ = writeln!(
         out,
         "The run took {} of wall time at {}x (asked: {}x). Traffic events ran up to {} late in scenario time \
-         (p99 {}); peak memory {} MiB.\n",
+         (p99 {}); the engine's own work per tick took {} of wall time (p95), {} of scenario time at this speed; \
+         peak memory {} MiB.\n",
         units::duration(h.wall_seconds * 1_000.0),
         units::trim(h.achieved_speed, 1),
         units::trim(s.speed, 2),
         units::duration(h.scheduler_lag_max_ms),
         units::duration(h.scheduler_lag_p99_ms),
+        units::duration(h.engine_tick_busy_p95_ms),
+        units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed),
         units::trim(h.peak_rss_mib, 1)
     );
     for w in &h.warnings {
@@ -386,8 +394,14 @@ mod tests {
         let mut r = sample_report();
         r.scenario.name = "<img src=x onerror=alert(1)>`|".into();
         r.reconciliation.stock_mismatches[0].sku = "SKU|<b>".into();
+        r.diagnosis[0].title = "<img src=x>|".into();
+        r.diagnosis[0].fix = "<b>fix</b>".into();
         let text = render(&r, None);
         assert!(!text.contains("<img") && !text.contains("<b>"));
+        assert!(
+            text.contains("| 1 | critical | ecommerce | &lt;img src=x&gt;\\| |"),
+            "{text}"
+        );
         assert!(text.contains("| SKU\\|&lt;b&gt; | 4 | 0 |"));
     }
 

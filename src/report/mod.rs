@@ -7,13 +7,13 @@
 //! - [`model`]: the report itself; [`schema`]: its committed JSON schema;
 //!   [`sample`]: a fixed report for tests, benches and demos.
 //! - [`threshold`]: k6-style thresholds, metric paths, the verdict and exit code;
-//!   [`baseline`]: deltas against a committed report; [`advice`]: owner and next
-//!   step of a failed metric; [`units`]: human units shared by the text formats.
+//!   [`baseline`]: deltas against a committed report; [`units`]: human units
+//!   shared by the text formats. Owners and next steps live in the report's
+//!   `diagnosis` ([`crate::diagnose`]), which every format shows right after the verdict.
 //! - Formats: [`json`], [`table`] (terminal, verdict first), [`markdown`] (for a
 //!   client), [`html`] (one self-contained file with inline SVG charts), [`junit`]
 //!   (one testcase per threshold, for CI).
 
-pub mod advice;
 pub mod baseline;
 pub mod export;
 pub mod html;

@@ -17,6 +17,12 @@ pub struct RunReport {
     pub scenario: ScenarioInfo,
     /// Thresholds and their outcome; the verdict is `passed` when all pass.
     pub verdict: Verdict,
+    /// What to fix, most impact first: exceptions grouped by root cause, the
+    /// gaps reconciliation and rate limits measured, and failed thresholds no
+    /// other finding explains (`crate::diagnose`). Added in version 1 with an
+    /// empty default, so older reports still read.
+    #[serde(default)]
+    pub diagnosis: Vec<crate::diagnose::Finding>,
     pub latency: Latency,
     pub rate_limits: RateLimits,
     pub reconciliation: Reconciliation,
@@ -79,7 +85,9 @@ pub struct Latency {
     pub stock_sync: Distribution,
     /// Shipment posted in the ERP → Shopware delivery shipped with tracking.
     pub shipment_sync: Distribution,
-    /// Age of the oldest unexported order, sampled per interval (ms).
+    /// Age of the oldest order waiting for export, sampled per interval (ms),
+    /// among orders that reach the ERP during the run (parked orders are
+    /// counted as `never_exported` in the timeline instead).
     pub oldest_unexported_max_ms: f64,
     /// When Shopware's stock settled on the ERP's figures after the last ERP stock change.
     #[serde(default)]
@@ -183,6 +191,13 @@ pub struct Harness {
     pub scheduler_lag_p99_ms: f64,
     pub scheduler_lag_max_ms: f64,
     pub peak_rss_mib: f64,
+    /// The reference engine's own work per tick (wall ms inside its polls, not
+    /// waiting on the twins), p95 and max; multiplied by the speed it is scenario
+    /// time the engine would not take in a real deployment. 0 for an external engine.
+    #[serde(default)]
+    pub engine_tick_busy_p95_ms: f64,
+    #[serde(default)]
+    pub engine_tick_busy_max_ms: f64,
     /// Set when the speed is too high for reported latencies to be trusted.
     pub warnings: Vec<String>,
 }
@@ -195,8 +210,13 @@ pub struct TimelinePoint {
     pub throttled: u64,
     pub orders_placed: u64,
     pub orders_exported: u64,
-    /// Orders placed and not yet in the ERP at the end of the interval.
+    /// Orders placed and not yet in the ERP at the end of the interval, among
+    /// those that reach the ERP during the run (the in-flight backlog).
     pub backlog: u64,
+    /// Orders placed so far that never reach the ERP in this run: parked as
+    /// exceptions, cancelled before export, or lost. Counted apart from the backlog.
+    #[serde(default)]
+    pub never_exported: u64,
     /// Worst stock lag observed in the interval (ms).
     pub stock_lag_ms: f64,
 }

@@ -2,8 +2,11 @@
 //!
 //! It is not the result of a run: its numbers are chosen so every section of every
 //! format has something to show (a failed threshold, 429s, money deltas, stock
-//! mismatches, exceptions for each owner, a harness warning). Snapshot-like tests of
-//! the exporters assert on its rendering, so change it only together with them.
+//! mismatches, exceptions for each owner, a harness warning). Its diagnosis is not
+//! hand-written: it is computed from those counts by [`crate::diagnose`] (no engine
+//! settings, no exception queue), then the failed thresholds are explained.
+//! Snapshot-like tests of the exporters assert on its rendering, so change it only
+//! together with them.
 
 use std::collections::BTreeMap;
 
@@ -53,12 +56,14 @@ pub fn sample_report() -> RunReport {
                 orders_placed: 340 + 10 * (i % 3),
                 orders_exported: if storm { 180 } else { 360 },
                 backlog: [0, 4, 2, 6, 160, 330, 480, 610, 420, 240, 60, 0][i as usize],
+                // Two orders wait on an unmapped SKU from the third interval on.
+                never_exported: if i >= 2 { 2 } else { 0 },
                 stock_lag_ms: if storm { 95_000.0 + 5_000.0 * i as f64 } else { 2_300.0 },
             }
         })
         .collect();
 
-    RunReport {
+    let mut report = RunReport {
         version: REPORT_VERSION,
         scenario: ScenarioInfo {
             name: "f3-429-storm".into(),
@@ -210,6 +215,8 @@ pub fn sample_report() -> RunReport {
             scheduler_lag_p99_ms: 410.0,
             scheduler_lag_max_ms: 2_900.0,
             peak_rss_mib: 182.5,
+            engine_tick_busy_p95_ms: 4.2,
+            engine_tick_busy_max_ms: 31.0,
             warnings: vec![
                 "scheduler lag reached 2.9 s of scenario time at 60x: latencies under 3 s are not trustworthy; \
                  rerun with --speed 30"
@@ -217,7 +224,11 @@ pub fn sample_report() -> RunReport {
             ],
         },
         timeline,
-    }
+        diagnosis: Vec::new(),
+    };
+    report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts::from_report(&report));
+    crate::diagnose::metric::explain_thresholds(&mut report);
+    report
 }
 
 /// Compares rendered output with the committed snapshot `src/report/snapshots/<name>`

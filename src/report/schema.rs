@@ -85,6 +85,19 @@ mod tests {
     }
 
     #[test]
+    fn reports_written_before_the_diagnosis_still_read_and_validate() {
+        let mut old = serde_json::to_value(sample_report()).unwrap();
+        old.as_object_mut().unwrap().remove("diagnosis");
+        assert!(validator().is_valid(&old));
+        let read: crate::report::RunReport = serde_json::from_value(old).unwrap();
+        assert!(read.diagnosis.is_empty());
+        let mut finding = serde_json::to_value(&sample_report().diagnosis[0]).unwrap();
+        finding.as_object_mut().unwrap().remove("metrics");
+        let f: crate::diagnose::Finding = serde_json::from_value(finding).unwrap();
+        assert!(f.metrics.is_empty());
+    }
+
+    #[test]
     fn the_schema_rejects_broken_reports() {
         let validator = validator();
         let good = serde_json::to_value(sample_report()).unwrap();

@@ -1,5 +1,6 @@
-//! The terminal report (tabled), verdict first: PASS/FAIL and the failed thresholds,
-//! then latency in human units of scenario time, rate limits, reconciliation,
+//! The terminal report (tabled), verdict first: PASS/FAIL, then the diagnosis
+//! (findings ranked by impact, each with its fix), the thresholds, then latency
+//! in human units of scenario time, rate limits, reconciliation,
 //! exceptions by owner, the harness's own health and warnings, and the baseline
 //! deltas when there is a baseline. Plain text, no colour, so it is also `report.txt`.
 
@@ -13,7 +14,7 @@ use super::baseline::Comparison;
 use super::model::Distribution;
 use super::threshold::{failed, metric_kind};
 use super::units::{self, Kind};
-use super::{advice, Exporter, RunReport};
+use super::{Exporter, RunReport};
 
 /// How many stock mismatches and money deltas are listed (the JSON has them all).
 pub const LIST_LIMIT: usize = 10;
@@ -101,6 +102,7 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
         s.engine,
         s.started_at
     );
+    out.push_str(&crate::diagnose::render::text(&r.diagnosis));
     if total > 0 {
         let rows = r
             .verdict
@@ -115,19 +117,7 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
                 ]
             })
             .collect();
-        let _ = writeln!(out, "{}", table(["", "threshold", "condition", "actual"], rows, 3));
-        for t in &failures {
-            let _ = writeln!(
-                out,
-                "  {} ({}): {}",
-                t.metric,
-                advice::owner(&t.metric),
-                advice::advice(&t.metric)
-            );
-        }
-        if !failures.is_empty() {
-            out.push('\n');
-        }
+        let _ = writeln!(out, "{}\n", table(["", "threshold", "condition", "actual"], rows, 3));
     } else {
         let _ = writeln!(out, "No thresholds: the verdict is PASS by default.\n");
     }
@@ -295,11 +285,14 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
     let h = &r.harness;
     let _ = writeln!(
         out,
-        "Harness: {} wall time, {}x achieved, scheduler lag p99 {} / max {} (scenario time), peak RSS {} MiB",
+        "Harness: {} wall time, {}x achieved, scheduler lag p99 {} / max {} (scenario time), engine work per tick p95 {} \
+         wall = {} scenario, peak RSS {} MiB",
         units::duration(h.wall_seconds * 1_000.0),
         units::trim(h.achieved_speed, 1),
         units::duration(h.scheduler_lag_p99_ms),
         units::duration(h.scheduler_lag_max_ms),
+        units::duration(h.engine_tick_busy_p95_ms),
+        units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed),
         units::trim(h.peak_rss_mib, 1)
     );
     for w in &h.warnings {

@@ -68,6 +68,7 @@ pub const METRICS: &[&str] = &[
     "harness.scheduler_lag_p99",
     "harness.scheduler_lag_max",
     "harness.peak_rss_mib",
+    "harness.engine_tick_busy_p95",
     "harness.warnings",
 ];
 
@@ -79,7 +80,10 @@ pub fn metric_kind(path: &str) -> Option<Kind> {
     Some(match path {
         p if p.starts_with("latency.") && p.ends_with(".count") => Kind::Count,
         p if p.starts_with("latency.") => Kind::Duration,
-        "harness.wall_time" | "harness.scheduler_lag_p99" | "harness.scheduler_lag_max" => Kind::Duration,
+        "harness.wall_time"
+        | "harness.scheduler_lag_p99"
+        | "harness.scheduler_lag_max"
+        | "harness.engine_tick_busy_p95" => Kind::Duration,
         "rate_limits.ratio_429" => Kind::Ratio,
         p if p.ends_with("_per_second") => Kind::Rate,
         "reconciliation.total_delta_gross" => Kind::Money,
@@ -164,6 +168,7 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
         ("harness", "scheduler_lag_p99") => h.scheduler_lag_p99_ms,
         ("harness", "scheduler_lag_max") => h.scheduler_lag_max_ms,
         ("harness", "peak_rss_mib") => h.peak_rss_mib,
+        ("harness", "engine_tick_busy_p95") => h.engine_tick_busy_p95_ms,
         ("harness", "warnings") => h.warnings.len() as f64,
         _ => return None,
     };
@@ -393,6 +398,7 @@ impl Threshold {
 /// Checks every threshold (metric path → condition) against the report and replaces
 /// its verdict: passed when all hold (and when there are none). Every threshold is
 /// parsed before the verdict is touched, so an error leaves the report as it was.
+/// Failed thresholds that no finding explains join the diagnosis.
 pub fn evaluate(r: &mut RunReport, thresholds: &BTreeMap<String, String>) -> Result<(), ThresholdError> {
     let parsed = thresholds
         .iter()
@@ -403,6 +409,7 @@ pub fn evaluate(r: &mut RunReport, thresholds: &BTreeMap<String, String>) -> Res
         passed: results.iter().all(|t| t.passed),
         thresholds: results,
     };
+    crate::diagnose::metric::explain_thresholds(r);
     Ok(())
 }
 

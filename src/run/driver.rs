@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{SharedClock, SimTime};
 use crate::measure::Recorder;
+use crate::scenario::trace::TraceEvent;
 use crate::twin::erp::ErpTwin;
 use crate::twin::shopware::checkout::Cart;
 use crate::twin::shopware::ShopwareTwin;
@@ -47,6 +48,36 @@ pub enum Traffic {
 }
 
 impl Traffic {
+    /// The traffic a trace event stands for; none for a catalogue event (the
+    /// run builds the twins from those before the traffic starts).
+    pub fn from_event(ev: TraceEvent) -> Option<Traffic> {
+        let at = |ms: u64| SimTime(ms * 1000);
+        Some(match ev {
+            TraceEvent::PlaceOrder { at_ms, cart } => Traffic::PlaceOrder { at: at(at_ms), cart },
+            TraceEvent::CancelOrder { at_ms, order_index } => Traffic::CancelOrder {
+                at: at(at_ms),
+                order_index: order_index as usize,
+            },
+            TraceEvent::ErpReceipt { at_ms, sku, qty } => Traffic::ErpReceipt {
+                at: at(at_ms),
+                sku,
+                qty,
+            },
+            TraceEvent::ErpAdjustment {
+                at_ms,
+                sku,
+                delta,
+                reason,
+            } => Traffic::ErpAdjustment {
+                at: at(at_ms),
+                sku,
+                delta,
+                reason,
+            },
+            TraceEvent::Product { .. } | TraceEvent::Currency { .. } => return None,
+        })
+    }
+
     pub fn at(&self) -> SimTime {
         match self {
             Traffic::PlaceOrder { at, .. }

@@ -4,6 +4,8 @@
 //! [`prepare`] turns a validated plan into a run setup and a trace, and
 //! evaluates the plan's thresholds on the report.
 
+pub mod busy;
 pub mod driver;
+pub mod engine_thread;
 pub mod orchestrate;
 pub mod prepare;

@@ -1,22 +1,20 @@
 //! Runs one scenario end to end: both twins on the hyper transport, the
 //! traffic driver and the engine concurrently on one scenario clock, a sampler
-//! of request counts, a bounded drain, then measurement and reconciliation
+//! of request counts, a bounded drain, then measurement, reconciliation and the
+//! diagnosis (the engine's exceptions and the measured gaps as ranked findings)
 //! into a [`RunReport`] (thresholds and formats are applied by the caller).
 
-use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
 use super::driver::{Driver, DriverStats, Traffic};
+use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
-use crate::engine::driver::Engine;
-use crate::engine::http::erp::ErpClient;
-use crate::engine::http::shopware::ShopwareClient;
-use crate::engine::state::{EngineState, OutboxStatus};
 use crate::measure::measure;
 use crate::observe::{Event, ObservationLog, RequestStats};
 use crate::reconcile::{erp_orders, reconcile, shop_orders};
@@ -107,6 +105,21 @@ fn total_requests(a: &RequestStats, b: &RequestStats) -> u64 {
         .sum()
 }
 
+/// Engine work per tick, in scenario time, above which the run warns: a real
+/// engine's work between reading orders and pushing stock is milliseconds; a
+/// second of scenario time is a race window a real deployment would not have.
+const ENGINE_WORK_WARN: Duration = Duration::from_secs(1);
+
+/// The p95 and max of the engine's busy time per tick (zero without ticks).
+fn busy_p95_max(ticks: &mut [Duration]) -> (Duration, Duration) {
+    if ticks.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    ticks.sort_unstable();
+    let idx = ((ticks.len() as f64 * 0.95).ceil() as usize).clamp(1, ticks.len()) - 1;
+    (ticks[idx], ticks[ticks.len() - 1])
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -160,38 +173,23 @@ pub async fn execute(
     };
     on_ready(&endpoints);
     let end = SimTime::ZERO.plus(setup.duration);
-    let traffic_done = Cell::new(false);
-    let all_done = Cell::new(false);
     let mut driver = Driver::new(shop.clone(), erp.clone(), clock.clone());
-    let mut engine = match &setup.engine {
-        EngineMode::Reference { config, .. } => {
-            let timeout = config.request_timeout;
-            let shop_client = ShopwareClient::new(
-                &endpoints.shopware_url,
-                &endpoints.shopware_client_id,
-                &endpoints.shopware_client_secret,
-                clock.clone(),
-                timeout,
-            )
-            .with_rate_limit(config.rate_limits.shopware_per_second);
-            let erp_client = ErpClient::new(
-                &endpoints.erp_url,
-                &endpoints.erp_client_id,
-                &endpoints.erp_client_secret,
-                clock.clone(),
-                timeout,
-            )
-            .with_rate_limit(config.rate_limits.erp_per_second);
-            let state = EngineState::in_memory().context("cannot create the engine state")?;
-            Some(Engine::new(
-                shop_client,
-                erp_client,
-                state,
-                (**config).clone(),
-                clock.clone(),
-                setup.seed,
-            ))
-        }
+    let traffic_done = Arc::new(AtomicBool::new(false));
+    let all_done = Arc::new(AtomicBool::new(false));
+    // The reference engine runs on its own thread, as it would run in its own
+    // process: its work does not stall the traffic driver, and the driver's
+    // does not stretch the engine's latencies.
+    let engine_thread = match &setup.engine {
+        EngineMode::Reference { config, .. } => Some(spawn_engine(EngineRun {
+            config: (**config).clone(),
+            endpoints: endpoints.clone(),
+            clock: clock.clone(),
+            seed: setup.seed,
+            shop: shop.clone(),
+            drain_limit: setup.drain_limit,
+            traffic_done: traffic_done.clone(),
+            all_done: all_done.clone(),
+        })?),
         EngineMode::External => None,
     };
     let mut traffic_error = None;
@@ -206,63 +204,22 @@ pub async fn execute(
                 }
             }
         }
-        traffic_done.set(true);
+        traffic_done.store(true, Ordering::SeqCst);
     };
-    let mut drain_error = None;
-    let sync = async {
-        let Some(engine) = engine.as_mut() else {
-            // External: wait out the scenario and the drain window.
-            while !traffic_done.get() {
-                tokio::time::sleep(clock.speed().to_wall(Duration::from_secs(1))).await;
-            }
-            tokio::time::sleep(clock.speed().to_wall(setup.drain_limit)).await;
-            all_done.set(true);
+    let external_wait = async {
+        if engine_thread.is_some() {
             return;
-        };
-        let mut drain_deadline: Option<SimTime> = None;
-        let mut forced_full = false;
-        loop {
-            match engine.tick().await {
-                Ok(r) => {
-                    if let Some(deadline) = drain_deadline {
-                        let settled = engine
-                            .state()
-                            .outbox_with(OutboxStatus::Pending)
-                            .map(|p| p.is_empty())
-                            .unwrap_or(false)
-                            && engine.state().outbox_count().unwrap_or(0) >= shop.read().len("order");
-                        if settled && forced_full && r.inventory.as_ref().is_some_and(|i| i.unpushed == 0) {
-                            break;
-                        }
-                        if settled && !forced_full {
-                            engine.force_full_inventory();
-                            forced_full = true;
-                            continue;
-                        }
-                        if clock.now() >= deadline {
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    drain_error = Some(e);
-                    break;
-                }
-            }
-            if traffic_done.get() && drain_deadline.is_none() {
-                drain_deadline = Some(clock.now().plus(setup.drain_limit));
-            }
-            let wait = engine
-                .next_due()
-                .saturating_sub(clock.now())
-                .min(Duration::from_secs(30));
-            tokio::time::sleep(clock.speed().to_wall(wait).max(Duration::from_millis(1))).await;
         }
-        all_done.set(true);
+        // External: wait out the scenario and the drain window.
+        while !traffic_done.load(Ordering::SeqCst) {
+            tokio::time::sleep(clock.speed().to_wall(Duration::from_secs(1))).await;
+        }
+        tokio::time::sleep(clock.speed().to_wall(setup.drain_limit)).await;
+        all_done.store(true, Ordering::SeqCst);
     };
     let mut samples: Vec<(SimTime, u64)> = Vec::new();
     let sample = async {
-        while !all_done.get() {
+        while !all_done.load(Ordering::SeqCst) {
             tokio::time::sleep(clock.speed().to_wall(setup.interval)).await;
             let now = clock.now();
             samples.push((now, total_requests(&shop.stats, erp.stats())));
@@ -275,16 +232,25 @@ pub async fn execute(
                 orders_placed: placed,
                 backlog: placed.saturating_sub(exported),
                 throttled,
-                draining: traffic_done.get(),
+                draining: traffic_done.load(Ordering::SeqCst),
             });
         }
     };
-    tokio::join!(drive, sync, sample);
+    tokio::join!(drive, external_wait, sample);
+    let engine_outcome = match engine_thread {
+        Some(handle) => Some(
+            tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .context("cannot join the engine thread")?
+                .map_err(|_| anyhow::anyhow!("the reference engine's thread panicked"))??,
+        ),
+        None => None,
+    };
     if let Some(e) = traffic_error {
         return Err(e.context("the traffic trace could not be read"));
     }
-    if let Some(e) = drain_error {
-        return Err(anyhow::Error::new(e).context("the reference engine's state failed"));
+    if let Some(EngineOutcome { error: Some(e), .. }) = &engine_outcome {
+        anyhow::bail!("the reference engine's state failed: {e}");
     }
     let run_end = clock.now();
     let wall = wall_start.elapsed();
@@ -380,7 +346,8 @@ pub async fn execute(
         .filter(|(_, i)| i.item_type.as_str() == "Inventory")
         .map(|(sku, i)| (sku.clone(), i.available()))
         .collect();
-    let mut reconciliation = reconcile(&shop_side, &erp_orders(&erp_state), &shop_stock, &available);
+    let erp_side = erp_orders(&erp_state);
+    let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
     reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
@@ -390,18 +357,14 @@ pub async fn execute(
         |sku| available.contains_key(sku) && shop_stock.contains_key(sku),
         reconciliation.stock_mismatches.is_empty(),
     );
-    if let Some(engine) = &engine {
+    let exceptions = engine_outcome
+        .as_ref()
+        .map(|o| o.exceptions.clone())
+        .unwrap_or_default();
+    if engine_outcome.is_some() {
         let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for e in engine
-            .state()
-            .exceptions(false)
-            .context("cannot read the engine's exceptions")?
-        {
-            let owner = serde_json::to_value(e.owner)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            *counts.entry((e.category, owner)).or_default() += 1;
+        for e in &exceptions {
+            *counts.entry((e.category.clone(), e.owner.to_string())).or_default() += 1;
         }
         reconciliation.exceptions = counts
             .into_iter()
@@ -420,8 +383,21 @@ pub async fn execute(
             setup.speed.factor()
         ));
     }
+    let mut tick_busy = engine_outcome.as_ref().map(|o| o.tick_busy.clone()).unwrap_or_default();
+    let (busy_p95, busy_max) = busy_p95_max(&mut tick_busy);
+    let stretched = busy_p95.mul_f64(setup.speed.factor());
+    if stretched > ENGINE_WORK_WARN {
+        warnings.push(format!(
+            "the reference engine's own work took {:.1} ms of wall time per tick (p95; max {:.1} ms), which is {:.1} s of scenario time at {}x: \
+             orders placed in that window race its stock pushes (F4) and its latencies are inflated by it; lower --speed or use a release build",
+            busy_p95.as_secs_f64() * 1e3,
+            busy_max.as_secs_f64() * 1e3,
+            stretched.as_secs_f64(),
+            setup.speed.factor()
+        ));
+    }
     let achieved = run_end.as_secs_f64() / wall.as_secs_f64().max(1e-9);
-    let report = RunReport {
+    let mut report = RunReport {
         version: REPORT_VERSION,
         scenario: ScenarioInfo {
             name: setup.name,
@@ -438,6 +414,7 @@ pub async fn execute(
             overrides: BTreeMap::new(),
         },
         verdict: Default::default(),
+        diagnosis: Vec::new(),
         latency,
         rate_limits,
         reconciliation,
@@ -447,14 +424,51 @@ pub async fn execute(
             scheduler_lag_p99_ms: lag.p99_ms,
             scheduler_lag_max_ms: max_lag.as_millis() as f64,
             peak_rss_mib: peak_rss_mib(),
+            engine_tick_busy_p95_ms: busy_p95.as_secs_f64() * 1e3,
+            engine_tick_busy_max_ms: busy_max.as_secs_f64() * 1e3,
             warnings,
         },
         timeline,
     };
+    let stale_closeouts: Vec<(String, i64)> = {
+        let store = shop.read();
+        store
+            .rows("product")
+            .filter(|p| p.get("available").and_then(serde_json::Value::as_bool) == Some(false))
+            .filter(|p| crate::twin::shopware::stock::compute_available(&store, p))
+            .filter_map(|p| {
+                Some((
+                    p.get("productNumber")?.as_str()?.to_string(),
+                    p.get("stock").and_then(serde_json::Value::as_i64).unwrap_or(0),
+                ))
+            })
+            .collect()
+    };
+    let erp_items: BTreeMap<String, bool> = erp_state
+        .items
+        .iter()
+        .map(|(number, item)| (number.clone(), item.blocked))
+        .collect();
+    report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts {
+        report: &report,
+        engine: match &setup.engine {
+            EngineMode::Reference { config, .. } => Some(config),
+            EngineMode::External => None,
+        },
+        exceptions: &exceptions,
+        orders: Some(crate::diagnose::OrderLists {
+            shop: &shop_side,
+            erp: &erp_side,
+        }),
+        erp_items: Some(&erp_items),
+        stale_closeouts: Some(&stale_closeouts),
+    });
     shop_server.shutdown().await;
     erp_server.shutdown().await;
-    Ok(RunOutcome {
-        report,
-        driver: driver.stats,
-    })
+    let stats = std::mem::take(&mut driver.stats);
+    // Freeing a peak day's twins takes seconds; the report does not wait for it.
+    let _ = std::thread::Builder::new()
+        .name("free-twins".into())
+        .spawn(move || drop((shop, erp, obs, driver)));
+    Ok(RunOutcome { report, driver: stats })
 }

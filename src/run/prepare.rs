@@ -13,9 +13,7 @@ use anyhow::Context;
 
 use super::driver::Traffic;
 use super::orchestrate::{EngineMode, RunSetup};
-use crate::clock::SimTime;
 use crate::report::RunReport;
-use crate::scenario::trace::TraceEvent;
 use crate::scenario::{BuiltCatalogue, Plan};
 use crate::twin::erp::ErpProfile;
 use crate::twin::shopware::ShopwareProfile;
@@ -60,40 +58,17 @@ pub fn write_trace(plan: &Plan, catalogue: &BuiltCatalogue, path: &Path) -> anyh
     Ok(())
 }
 
-/// A trace file read lazily as traffic; a bad line is an error naming the file.
+/// A trace file read lazily as traffic (events a run does not replay are
+/// skipped); a bad line is an error naming the file.
 pub fn read_trace(path: &Path) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Traffic>>> {
     let file = std::fs::File::open(path).with_context(|| format!("cannot read the trace {}", path.display()))?;
     let name = path.display().to_string();
-    Ok(crate::scenario::trace::read(BufReader::new(file))
-        .map(move |r| r.map(to_traffic).map_err(|e| anyhow::anyhow!("{name}: {e}"))))
-}
-
-/// A trace event on the scenario clock.
-pub fn to_traffic(ev: TraceEvent) -> Traffic {
-    let at = |ms: u64| SimTime(ms * 1000);
-    match ev {
-        TraceEvent::PlaceOrder { at_ms, cart } => Traffic::PlaceOrder { at: at(at_ms), cart },
-        TraceEvent::CancelOrder { at_ms, order_index } => Traffic::CancelOrder {
-            at: at(at_ms),
-            order_index: order_index as usize,
-        },
-        TraceEvent::ErpReceipt { at_ms, sku, qty } => Traffic::ErpReceipt {
-            at: at(at_ms),
-            sku,
-            qty,
-        },
-        TraceEvent::ErpAdjustment {
-            at_ms,
-            sku,
-            delta,
-            reason,
-        } => Traffic::ErpAdjustment {
-            at: at(at_ms),
-            sku,
-            delta,
-            reason,
-        },
-    }
+    Ok(
+        crate::scenario::trace::read(BufReader::new(file)).filter_map(move |r| match r {
+            Ok(ev) => Traffic::from_event(ev).map(Ok),
+            Err(e) => Some(Err(anyhow::anyhow!("{name}: {e}"))),
+        }),
+    )
 }
 
 /// Checks the plan's thresholds against the report and fills its verdict.

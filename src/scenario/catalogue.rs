@@ -373,6 +373,7 @@ mod tests {
             city: "Hamburg".into(),
             country_iso: None,
             vat_ids: vec![],
+            phone_number: None,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let mut refused_sold_out_closeouts = 0;

@@ -348,6 +348,7 @@ fn identity(seed: u64, stream: u64, number: u64, guest: bool) -> CartCustomer {
         city,
         country_iso: Some("DE".into()),
         vat_ids: vec![],
+        phone_number: None,
     }
 }
 

@@ -11,7 +11,8 @@
 //! - [`plan`]: validation into a [`Plan`], [`ScenarioError`] naming file, line and key;
 //! - [`catalogue`]: the shop's products and the ERP item master for a plan;
 //! - [`trace`]: the JSONL trace format, a streaming writer and reader;
-//! - [`generate`]: seeded traffic (Poisson arrivals, baskets, customers, ERP events).
+//! - [`generate`]: seeded traffic (Poisson arrivals, baskets, customers, ERP events);
+//! - [`recorded`]: the catalogue header of a recorded trace, built into both twins.
 //!
 //! Thresholds are parsed and checked by [`crate::report::threshold`], the same
 //! code that evaluates them after a run.
@@ -20,6 +21,7 @@ pub mod catalogue;
 pub mod generate;
 pub mod model;
 pub mod plan;
+pub mod recorded;
 pub mod trace;
 
 pub use crate::report::threshold::{Threshold, METRICS};

@@ -40,6 +40,10 @@
 //! qty = [10, 40]                   # receipt, burst: units; adjustment: delta = [-3, 2], reason
 //! select = "any"                   # any | closeouts | sold_out; burst: at = ["30m"], spread = "1m"
 //!
+//! # trace = "traces/recorded.jsonl"  # replay this trace (relative to the scenario file)
+//! #                                 # instead of [[phases]] and [[erp_events]]; a recorded
+//! #                                 # trace brings its catalogue, so [catalogue] goes too
+//!
 //! [twins]
 //! shopware_profile = "mocks/shopware/self-hosted-6.6.toml"   # relative to the repository
 //! erp_profile = "mocks/erp/business-central.toml"
@@ -68,7 +72,12 @@ pub struct ScenarioFile {
     pub seed: u64,
     pub duration: Spanned<String>,
     pub speed: Spanned<f64>,
-    pub catalogue: CatalogueSection,
+    /// A trace to replay instead of generating traffic.
+    #[serde(default)]
+    pub trace: Option<Spanned<String>>,
+    /// Required unless `trace` names a recorded trace (which carries its catalogue).
+    #[serde(default)]
+    pub catalogue: Option<Spanned<CatalogueSection>>,
     #[serde(default)]
     pub phases: Vec<PhaseSection>,
     #[serde(default)]

@@ -81,7 +81,7 @@ impl TaxRate {
     }
 }
 
-/// The catalogue's shape.
+/// The catalogue's shape (no SKUs when a recorded trace brings the catalogue).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CataloguePlan {
     /// Sellable SKUs (simple products and variants; parents are not SKUs).
@@ -96,6 +96,33 @@ pub struct CataloguePlan {
     pub tax_rates: Vec<(TaxRate, f64)>,
     /// Initial on hand, inclusive.
     pub initial_stock: (i64, i64),
+}
+
+impl CataloguePlan {
+    /// The plan of a scenario whose recorded trace brings the catalogue: nothing to build.
+    pub fn from_trace() -> Self {
+        CataloguePlan {
+            skus: 0,
+            variant_share: 0.0,
+            closeout_share: 0.0,
+            configurator_share: 0.0,
+            sold_out_share: 0.0,
+            missing_in_erp: 0,
+            tax_rates: Vec::new(),
+            initial_stock: (0, 0),
+        }
+    }
+}
+
+/// The trace a scenario replays (`trace = "…"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TracePlan {
+    /// As written in the scenario.
+    pub written: String,
+    /// Resolved against the scenario's directory.
+    pub path: PathBuf,
+    /// The trace starts with a catalogue (it was recorded); the run builds both twins from it.
+    pub catalogue: bool,
 }
 
 /// Order traffic between two scenario instants.
@@ -189,6 +216,9 @@ pub struct Plan {
     pub speed: Speed,
     /// The scenario file.
     pub source: PathBuf,
+    /// A trace to replay instead of the generated `phases` and `erp_events`.
+    pub trace: Option<TracePlan>,
+    /// Empty ([`CataloguePlan::from_trace`]) when the trace carries the catalogue.
     pub catalogue: CataloguePlan,
     /// Ordered by start, not overlapping, inside the duration.
     pub phases: Vec<Phase>,
@@ -330,7 +360,53 @@ impl Cx<'_> {
             ));
         }
         let speed = Speed::new(*f.speed.get_ref()).map_err(|m| self.err(f.speed.span(), m))?;
-        let catalogue = self.catalogue(&f.catalogue)?;
+        let trace = f.trace.as_ref().map(|t| self.trace(t)).transpose()?;
+        let catalogue = match (&f.catalogue, &trace) {
+            (Some(c), Some(t)) if t.catalogue => {
+                return Err(self.err(
+                    c.span(),
+                    format!(
+                        "the trace '{}' was recorded and brings its own catalogue: remove [catalogue]",
+                        t.written
+                    ),
+                ))
+            }
+            (Some(c), _) => self.catalogue(c.get_ref())?,
+            (None, Some(t)) if t.catalogue => CataloguePlan::from_trace(),
+            (None, Some(t)) => {
+                let span = f.trace.as_ref().map_or(f.name.span(), Spanned::span);
+                return Err(self.err(
+                    span,
+                    format!(
+                        "the trace '{}' carries no catalogue (it was generated): add [catalogue] with the shape it was generated for",
+                        t.written
+                    ),
+                ));
+            }
+            (None, None) => {
+                return Err(ScenarioError::Invalid {
+                    path: self.path.display().to_string(),
+                    line: 1,
+                    key: "catalogue".into(),
+                    message: "missing [catalogue]: the shape of the shop's products (see scenarios/default.toml), or a recorded `trace` that brings one".into(),
+                })
+            }
+        };
+        if let (Some(t), Some(span)) = (
+            &trace,
+            f.phases
+                .first()
+                .map(|p| p.start.span())
+                .or_else(|| f.erp_events.first().map(|e| e.kind.span())),
+        ) {
+            return Err(self.err(
+                span,
+                format!(
+                    "this scenario replays the trace '{}', which is its traffic: remove [[phases]] and [[erp_events]]",
+                    t.written
+                ),
+            ));
+        }
         let mut phases: Vec<Phase> = Vec::new();
         for p in &f.phases {
             let phase = self.phase(p, duration, &catalogue)?;
@@ -353,7 +429,7 @@ impl Cx<'_> {
             .iter()
             .map(|e| self.erp_event(e, duration, &catalogue))
             .collect::<Result<Vec<_>, _>>()?;
-        if phases.is_empty() && erp_events.is_empty() {
+        if trace.is_none() && phases.is_empty() && erp_events.is_empty() {
             return Err(self.err(
                 f.name.span(),
                 "the scenario has no traffic: add [[phases]] (orders) or [[erp_events]] (stock moves)",
@@ -394,6 +470,7 @@ impl Cx<'_> {
             duration,
             speed,
             source: self.path.to_path_buf(),
+            trace,
             catalogue,
             phases,
             erp_events,
@@ -700,6 +777,28 @@ impl Cx<'_> {
             }
         };
         Ok(ErpEvent { kind, share, select })
+    }
+
+    /// Resolves `trace = "…"` against the scenario's directory and looks at its
+    /// first event: a recorded trace starts with its catalogue.
+    fn trace(&self, t: &Spanned<String>) -> Result<TracePlan, ScenarioError> {
+        let path = self.dir().join(t.get_ref());
+        if !path.is_file() {
+            return Err(self.err(
+                t.span(),
+                format!(
+                    "trace '{}' not found (the path is relative to the scenario file: {})",
+                    t.get_ref(),
+                    path.display()
+                ),
+            ));
+        }
+        let catalogue = super::recorded::has_catalogue(&path).map_err(|e| self.err(t.span(), e.to_string()))?;
+        Ok(TracePlan {
+            written: t.get_ref().clone(),
+            path,
+            catalogue,
+        })
     }
 
     /// Finds a profile relative to the repository and checks that it loads.
@@ -1145,6 +1244,90 @@ config = "engine/careful.toml"
         let e = load(Path::new("/nonexistent/s.toml")).unwrap_err();
         assert!(matches!(e, ScenarioError::Read { .. }));
         assert!(e.to_string().contains("/nonexistent/s.toml"));
+    }
+
+    /// A scenario in a fresh directory next to a trace of `events`: (scenario path, its text).
+    fn with_trace(tag: &str, events: &[crate::scenario::TraceEvent], extra: &str) -> (PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("synctwin-plan-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut w = crate::scenario::trace::TraceWriter::new(std::fs::File::create(dir.join("t.jsonl")).unwrap());
+        for e in events {
+            w.write(e).unwrap();
+        }
+        w.finish().unwrap();
+        let text = format!(
+            "name = \"rec\"\nseed = 1\nduration = \"1h\"\nspeed = 60\ntrace = \"t.jsonl\"\n{extra}\n[twins]\nshopware_profile = \"mocks/shopware/self-hosted-6.6.toml\"\nerp_profile = \"mocks/erp/business-central.toml\"\n"
+        );
+        (dir.join("s.toml"), text)
+    }
+
+    fn recorded_product() -> crate::scenario::TraceEvent {
+        crate::scenario::TraceEvent::Product {
+            at_ms: 0,
+            product: Box::new(crate::scenario::recorded::ProductSnapshot {
+                product_number: "A-1".into(),
+                parent_number: None,
+                name: Some("A".into()),
+                tax_rate: Some(19.0),
+                price: None,
+                stock: 3,
+                is_closeout: None,
+                customizable: false,
+                min_purchase: None,
+                max_purchase: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_scenario_can_replay_a_trace_and_a_recorded_one_brings_its_catalogue() {
+        let receipt = crate::scenario::TraceEvent::ErpReceipt {
+            at_ms: 5,
+            sku: "A-1".into(),
+            qty: 1,
+        };
+        // Recorded: no [catalogue], no traffic sections.
+        let (path, text) = with_trace("recorded", &[recorded_product(), receipt.clone()], "");
+        let p = parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        let t = p.trace.as_ref().unwrap();
+        assert!(t.catalogue && t.path.ends_with("t.jsonl") && t.path.is_file());
+        assert_eq!(p.catalogue, CataloguePlan::from_trace());
+        let e = parse(&path, &format!("{text}[catalogue]\nskus = 3\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'catalogue'") && e.contains("remove [catalogue]"), "{e}");
+        let phases = "[[phases]]\nstart = \"0m\"\nend = \"1h\"\norders_per_hour = 5\n";
+        let e = parse(&path, &format!("{text}{phases}")).unwrap_err().to_string();
+        assert!(e.contains("phases[0].start") && e.contains("remove [[phases]]"), "{e}");
+        let e = parse(&path, &text.replace("t.jsonl", "nope.jsonl"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key 'trace'") && e.contains("not found"), "{e}");
+
+        // Generated: the scenario must say which catalogue it was generated for.
+        let (path, text) = with_trace("generated", &[receipt], "");
+        let e = parse(&path, &text).unwrap_err().to_string();
+        assert!(e.contains("key 'trace'") && e.contains("add [catalogue]"), "{e}");
+        let p = parse(&path, &format!("{text}[catalogue]\nskus = 3\n")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!p.trace.unwrap().catalogue);
+        assert_eq!(p.catalogue.skus, 3);
+
+        // Neither a trace nor a catalogue.
+        let no_cat: String = VALID
+            .split("\n[")
+            .filter(|section| !section.starts_with("catalogue]"))
+            .collect::<Vec<_>>()
+            .join("\n[");
+        let e = try_parse(&no_cat).unwrap_err().to_string();
+        assert!(
+            e.contains("key 'catalogue'") && e.contains("missing [catalogue]"),
+            "{e}"
+        );
+        for tag in ["recorded", "generated"] {
+            let _ = std::fs::remove_dir_all(
+                std::env::temp_dir().join(format!("synctwin-plan-{tag}-{}", std::process::id())),
+            );
+        }
     }
 
     #[test]

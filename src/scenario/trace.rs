@@ -16,11 +16,27 @@
 //! that, and that a cancel refers to an earlier placement, and names the line of
 //! anything wrong. Reading and writing stream: a trace of millions of orders is
 //! never held in memory.
+//!
+//! # The catalogue header (recorded traces)
+//!
+//! A trace written by `synctwin record` starts with the shop it was recorded
+//! from, so a replay sells the same products: one `product` event per product
+//! and one `currency` event per currency, all at `at_ms` 0 and before any
+//! traffic (see [`super::recorded`] for the fields and how a run builds both
+//! twins from them):
+//!
+//! ```text
+//! {"type":"currency","at_ms":0,"currency":{"isoCode":"EUR","factor":1.0,"systemDefault":true,…}}
+//! {"type":"product","at_ms":0,"product":{"productNumber":"SW10000.1","parentNumber":"SW10000","stock":12,…}}
+//! ```
+//!
+//! Generated traces have no header: their catalogue comes from the scenario.
 
 use std::io::{self, BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
+use super::recorded::{CurrencySnapshot, ProductSnapshot};
 use crate::twin::shopware::checkout::Cart;
 
 /// One line of a trace.
@@ -41,6 +57,13 @@ pub enum TraceEvent {
         delta: i64,
         reason: String,
     },
+    /// Catalogue header: a product of the recorded shop (boxed like the cart).
+    Product { at_ms: u64, product: Box<ProductSnapshot> },
+    /// Catalogue header: a currency of the recorded shop.
+    Currency {
+        at_ms: u64,
+        currency: Box<CurrencySnapshot>,
+    },
 }
 
 impl TraceEvent {
@@ -50,8 +73,15 @@ impl TraceEvent {
             TraceEvent::PlaceOrder { at_ms, .. }
             | TraceEvent::CancelOrder { at_ms, .. }
             | TraceEvent::ErpReceipt { at_ms, .. }
-            | TraceEvent::ErpAdjustment { at_ms, .. } => *at_ms,
+            | TraceEvent::ErpAdjustment { at_ms, .. }
+            | TraceEvent::Product { at_ms, .. }
+            | TraceEvent::Currency { at_ms, .. } => *at_ms,
         }
+    }
+
+    /// Is this a catalogue header event (`product`, `currency`) rather than traffic?
+    pub fn is_catalogue(&self) -> bool {
+        matches!(self, TraceEvent::Product { .. } | TraceEvent::Currency { .. })
     }
 }
 
@@ -70,6 +100,7 @@ pub struct TraceWriter<W: Write> {
     last_at_ms: u64,
     placed: u64,
     events: u64,
+    traffic_seen: bool,
 }
 
 impl<W: Write> TraceWriter<W> {
@@ -79,12 +110,19 @@ impl<W: Write> TraceWriter<W> {
             last_at_ms: 0,
             placed: 0,
             events: 0,
+            traffic_seen: false,
         }
     }
 
-    /// Appends one event. Events must come in time order (a bug otherwise).
+    /// Appends one event. Events must come in time order, catalogue events
+    /// first at time 0 (a bug otherwise).
     pub fn write(&mut self, event: &TraceEvent) -> io::Result<()> {
         debug_assert!(event.at_ms() >= self.last_at_ms, "trace events out of order");
+        debug_assert!(
+            !event.is_catalogue() || (!self.traffic_seen && event.at_ms() == 0),
+            "catalogue events come first, at time 0"
+        );
+        self.traffic_seen |= !event.is_catalogue();
         self.last_at_ms = event.at_ms();
         if matches!(event, TraceEvent::PlaceOrder { .. }) {
             self.placed += 1;
@@ -120,6 +158,7 @@ pub fn read(reader: impl BufRead) -> impl Iterator<Item = Result<TraceEvent, Tra
         line: 0,
         last_at_ms: 0,
         placed: 0,
+        traffic_seen: false,
         failed: false,
     }
 }
@@ -130,12 +169,18 @@ struct TraceReader<R> {
     line: usize,
     last_at_ms: u64,
     placed: u64,
+    traffic_seen: bool,
     failed: bool,
 }
 
 impl<R: BufRead> TraceReader<R> {
     fn check(&mut self, line: usize, event: TraceEvent) -> Result<TraceEvent, TraceError> {
         let invalid = |message: String| TraceError::Invalid { line, message };
+        if event.is_catalogue() && (self.traffic_seen || event.at_ms() != 0) {
+            return Err(invalid(
+                "a catalogue event (product, currency) must come before the traffic, at at_ms 0".into(),
+            ));
+        }
         if event.at_ms() < self.last_at_ms {
             return Err(invalid(format!(
                 "at_ms {} is before the previous event's {}: a trace is in time order",
@@ -143,6 +188,7 @@ impl<R: BufRead> TraceReader<R> {
                 self.last_at_ms
             )));
         }
+        self.traffic_seen |= !event.is_catalogue();
         match &event {
             TraceEvent::PlaceOrder { .. } => self.placed += 1,
             TraceEvent::CancelOrder { order_index, .. } if *order_index >= self.placed => {
@@ -210,6 +256,7 @@ mod tests {
                 city: "C".into(),
                 country_iso: None,
                 vat_ids: vec![],
+                phone_number: None,
             },
             lines: vec![CartLine::Product {
                 product_number: "SW10000".into(),
@@ -285,6 +332,32 @@ mod tests {
         let unknown = "{\"type\":\"teleport\",\"at_ms\":1}\n";
         let e = read(unknown.as_bytes()).next().unwrap().unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("teleport"), "{e}");
+    }
+
+    #[test]
+    fn a_catalogue_header_round_trips_and_must_come_first() {
+        let header = "{\"type\":\"currency\",\"at_ms\":0,\"currency\":{\"isoCode\":\"EUR\",\"factor\":1.0,\"systemDefault\":true,\"itemRounding\":{\"decimals\":2,\"interval\":0.01,\"roundForNet\":true},\"totalRounding\":{\"decimals\":2,\"interval\":0.01,\"roundForNet\":true}}}\n{\"type\":\"product\",\"at_ms\":0,\"product\":{\"productNumber\":\"SW1.1\",\"parentNumber\":\"SW1\",\"stock\":4}}\n";
+        let traffic = written(&events());
+        let text = format!("{header}{traffic}");
+        let back: Vec<TraceEvent> = read(text.as_bytes()).collect::<Result<_, _>>().unwrap();
+        assert!(back[0].is_catalogue() && back[1].is_catalogue() && !back[2].is_catalogue());
+        let mut w = TraceWriter::new(Vec::new());
+        for e in &back {
+            w.write(e).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(w.finish().unwrap()).unwrap(),
+            text,
+            "optional fields stay out"
+        );
+
+        let late = format!("{traffic}{header}");
+        let e = read(late.as_bytes()).find_map(Result::err).unwrap().to_string();
+        assert!(e.contains("line 5") && e.contains("before the traffic"), "{e}");
+        let unknown =
+            "{\"type\":\"product\",\"at_ms\":0,\"product\":{\"productNumber\":\"A\",\"stock\":1,\"colour\":\"red\"}}\n";
+        let e = read(unknown.as_bytes()).next().unwrap().unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
     }
 
     #[test]

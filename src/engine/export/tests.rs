@@ -297,3 +297,54 @@ async fn an_unanswering_erp_leaves_the_order_pending_for_the_next_pass() {
         "the outage exception is resolved once the order got through"
     );
 }
+
+#[tokio::test]
+async fn one_pass_drains_a_backlog_page_by_page_with_concurrent_exports() {
+    let shop = FakeShop {
+        orders: (1..=25).map(|i| order(i, "SW1")).collect(),
+    };
+    let erp = FakeErp::default();
+    let state = EngineState::in_memory().unwrap();
+    let cfg = ExportConfig {
+        page_size: 4,
+        overlap: Duration::ZERO,
+        pages_per_pass: 20,
+        concurrency: 3,
+        ..Default::default()
+    };
+    let (r, _) = run(&shop, &erp, &state, &cfg).await;
+    assert_eq!(r.created, 25);
+    for i in 1..=25 {
+        assert_eq!(erp.count(&format!("{}", 10000 + i)), 1, "order {i}");
+    }
+    let (again, _) = run(&shop, &erp, &state, &cfg).await;
+    assert_eq!(again.created, 0);
+
+    // One page per pass: a pass exports at most a page.
+    let erp = FakeErp::default();
+    let state = EngineState::in_memory().unwrap();
+    let cfg = ExportConfig {
+        pages_per_pass: 1,
+        ..cfg
+    };
+    let (r, _) = run(&shop, &erp, &state, &cfg).await;
+    assert_eq!(r.created, 4);
+}
+
+#[tokio::test]
+async fn concurrent_exports_keep_exactly_once_under_commit_then_timeout() {
+    let shop = FakeShop {
+        orders: (1..=8).map(|i| order(i, "SW1")).collect(),
+    };
+    let erp = FakeErp::scripted(&[Next::CommitThenTimeout, Next::Ok, Next::CommitThenTimeout]);
+    let state = EngineState::in_memory().unwrap();
+    let cfg = ExportConfig {
+        concurrency: 4,
+        ..Default::default()
+    };
+    let (r, _) = run(&shop, &erp, &state, &cfg).await;
+    assert_eq!(r.created + r.found, 8);
+    for i in 1..=8 {
+        assert_eq!(erp.count(&format!("{}", 10000 + i)), 1, "order {i}");
+    }
+}

@@ -187,6 +187,13 @@ impl ErpClient {
         Ok(out)
     }
 
+    /// Every item of the item master as the API returns it (all pages): what
+    /// `synctwin audit` checks productNumbers against.
+    pub async fn item_rows(&self) -> Result<Vec<Value>, CallError> {
+        let base = self.company_base().await?;
+        self.collect(format!("{base}/items")).await
+    }
+
     async fn customer_number(&self, r: &CustomerRef, prices_include_tax: bool) -> Result<String, CallError> {
         let (email, name) = match r {
             CustomerRef::Number(n) => return Ok(n.clone()),

@@ -1,9 +1,9 @@
 //! `synctwin mock erp`: serve the ERP twin on loopback until Ctrl-C.
 //!
 //! Prints one line with the base URL, the token URL, the company's API base
-//! and the OAuth client credentials. `--scenario` is not available yet
-//! (scenarios are issue 5); `--seed` and `--items` or `--items-csv` shape the
-//! item master.
+//! and the OAuth client credentials. `--scenario` serves the item master a run
+//! of that scenario starts with; otherwise `--seed` and `--items` or
+//! `--items-csv` shape it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,20 +19,24 @@ use crate::observe::ObservationLog;
 /// Builds the twin from the command line (no I/O besides reading files).
 pub fn build(args: &ErpMockArgs) -> anyhow::Result<ErpTwin> {
     let common = &args.common;
-    let profile = match &common.profile {
-        Some(path) => ErpProfile::load(path)?,
-        None => ErpProfile::business_central(),
+    let scenario = common.load_scenario()?;
+    let seed = common.seed(scenario.as_ref());
+    let profile = match (&common.profile, &scenario) {
+        (Some(path), _) => ErpProfile::load(path)?,
+        (None, Some(s)) => ErpProfile::load(&s.plan.twins.erp_path)?,
+        (None, None) => ErpProfile::business_central(),
     };
-    let catalogue = match &args.items_csv {
-        Some(path) => {
+    let catalogue = match (&args.items_csv, scenario) {
+        (_, Some(s)) => s.catalogue.erp,
+        (Some(path), None) => {
             let codes: BTreeSet<String> = profile.tax_codes.iter().map(|t| t.code.clone()).collect();
             Catalogue::Rows(super::csv::load(path, &codes)?)
         }
-        None => Catalogue::Generated { items: args.items },
+        (None, None) => Catalogue::Generated { items: args.items },
     };
     let cfg = ErpConfig {
         profile,
-        seed: common.seed,
+        seed,
         catalogue,
         client_id: common.client_id.clone(),
         client_secret: common.client_secret.clone(),
@@ -122,5 +126,32 @@ mod tests {
         );
         assert!(err.contains("/nonexistent/erp.toml"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_scenario_gives_the_item_master_profile_and_seed_of_its_runs() {
+        // Unit tests run from the crate root, where the shipped scenarios are.
+        let path = "scenarios/f1-unmapped-sku.toml";
+        let plan = crate::scenario::plan::load(std::path::Path::new(path)).unwrap();
+        let want = crate::scenario::catalogue::build(&plan);
+        let twin = build(&args(&["--scenario", path])).unwrap();
+        let snap = twin.snapshot();
+        let Catalogue::Rows(rows) = want.erp else {
+            panic!("a scenario's ERP catalogue is explicit rows")
+        };
+        assert!(!rows.is_empty());
+        for r in &rows {
+            assert!(snap.items.contains_key(&r.number), "{} missing", r.number);
+        }
+        let plan_profile = ErpProfile::load(&plan.twins.erp_path).unwrap();
+        assert_eq!(twin.profile().name, plan_profile.name);
+        // Flags that would shape another item master are refused with it.
+        let err = Cli::try_parse_from(["synctwin", "mock", "erp", "--scenario", path, "--items", "5"]).unwrap_err();
+        assert!(err.to_string().contains("--items"), "{err}");
+        let err = format!(
+            "{:#}",
+            build(&args(&["--scenario", "scenarios/nope.toml"])).err().unwrap()
+        );
+        assert!(err.contains("scenarios/nope.toml"), "{err}");
     }
 }

@@ -159,6 +159,18 @@ pub fn parse(origin: &str, text: &str, tax_codes: &BTreeSet<String>) -> Result<V
     Ok(rows)
 }
 
+/// The tax codes a CSV's rows use (its fifth column), for reading an item master
+/// whose tax codes are not known in advance (`synctwin audit --erp-items`).
+/// Lines that do not split are skipped here; [`parse`] reports them.
+pub fn tax_codes_in(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .skip(1)
+        .filter_map(|l| split(l).ok())
+        .filter_map(|f| f.get(4).map(|c| c.trim().to_string()))
+        .collect()
+}
+
 fn parse_price(s: &str) -> Option<i64> {
     let (neg, s) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -224,6 +236,15 @@ mod tests {
         assert_eq!(rows[0].description, "Mug, \"large\"");
         assert_eq!(rows[0].unit_price_e5, 1_250_000);
         assert_eq!(rows[1].item_type, ItemType::NonInventory);
+    }
+
+    #[test]
+    fn tax_codes_are_read_from_the_rows() {
+        let text = "number,type,description,unit price,tax code,on hand\n\
+                    SW1,Inventory,\"a, b\",1,MWST19,1\n\nSW2,Inventory,c,1,MWST7,1\n";
+        let found = tax_codes_in(text);
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), vec!["MWST19", "MWST7"]);
+        assert_eq!(parse("i", text, &tax_codes_in(text)).unwrap().len(), 2);
     }
 
     #[test]

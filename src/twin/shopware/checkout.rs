@@ -99,7 +99,7 @@ pub fn variant_option(id: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// A storefront cart, as the traffic driver submits it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Cart {
     pub customer: CartCustomer,
@@ -118,7 +118,7 @@ pub struct Cart {
 }
 
 /// Who buys, and where it goes (billing and shipping address are the same).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CartCustomer {
     pub email: String,
@@ -140,10 +140,14 @@ pub struct CartCustomer {
     pub country_iso: Option<String>,
     #[serde(default)]
     pub vat_ids: Vec<String>,
+    /// The address's phone number (`order_address.phoneNumber`); left out of
+    /// traces when absent, so traces written before it existed read the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
 }
 
 /// One cart position.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(
     tag = "type",
     rename_all = "kebab-case",
@@ -172,7 +176,7 @@ pub enum CartLine {
 }
 
 /// One customized-products option with the customer's input.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CartOption {
     pub label: String,
@@ -189,7 +193,7 @@ pub struct CartOption {
 }
 
 /// A promotion applied to the cart's goods.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CartPromotion {
     pub name: String,
@@ -893,10 +897,10 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
     let existing = if c.guest {
         None
     } else {
-        store.rows("customer").find(|r| {
-            r.get("email").and_then(Value::as_str) == Some(c.email.as_str())
-                && r.get("guest").and_then(Value::as_bool) != Some(true)
-        })
+        store
+            .customers_with_email(&c.email)
+            .filter_map(|id| store.get("customer", id))
+            .find(|r| r.get("guest").and_then(Value::as_bool) != Some(true))
     };
     let (customer_id, customer_number, new_customer) = match existing {
         Some(r) => (
@@ -961,7 +965,7 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
         "company": c.company,
         "department": null,
         "title": null,
-        "phoneNumber": null,
+        "phoneNumber": c.phone_number,
         "additionalAddressLine1": null,
         "additionalAddressLine2": null,
         "vatId": c.vat_ids.first(),
@@ -1199,6 +1203,7 @@ mod tests {
             city: "Berlin".into(),
             country_iso: None,
             vat_ids: vec![],
+            phone_number: None,
         }
     }
 

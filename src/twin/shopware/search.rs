@@ -29,40 +29,96 @@ pub fn search<'a>(store: &'a Store, entity: &str, c: &Criteria) -> SearchResult<
     run(store, entity, candidates, c)
 }
 
-/// Rows narrowed through an index when a top-level filter pins `id` or a
-/// product's `productNumber` (every filter still runs on them afterwards), so
-/// lookups by number do not scan the table.
+/// Rows narrowed through an index by a top-level filter (every filter still
+/// runs on them afterwards), so lookups do not scan the table:
+/// - `id`, or a unique field (`product.productNumber`, `order.orderNumber`),
+///   pinned by `equals` / `equalsAny`;
+/// - the same through a many-to-one association whose foreign key is indexed
+///   (`order-delivery` by `order.orderNumber`);
+/// - a `range` on `order.createdAt` (the export watermark's query).
 fn indexed_candidates<'a>(store: &'a Store, entity: &str, filters: &[Filter]) -> Option<Vec<&'a Row>> {
     for f in filters {
-        let (field, values): (&str, Vec<&Value>) = match f {
-            Filter::Equals { field, value } => (field, vec![value]),
-            Filter::EqualsAny { field, values } => (field, values.iter().collect()),
-            _ => continue,
+        let found = match f {
+            Filter::Equals { field, value } => pinned_ids(store, entity, field, std::slice::from_ref(value)),
+            Filter::EqualsAny { field, values } => pinned_ids(store, entity, field, values),
+            Filter::Range { field, bounds } => created_range_ids(store, entity, field, bounds),
+            _ => None,
         };
-        let field = field.strip_prefix(&format!("{entity}.")).unwrap_or(field);
-        let lookup = |v: &Value| -> Option<&'a Row> {
-            let key = v.as_str()?;
-            match field {
-                "id" => store.get(entity, key),
-                "productNumber" if entity == "product" => {
-                    store.product_by_number(key).and_then(|id| store.get("product", id))
-                }
-                _ => None,
-            }
-        };
-        if field == "id" || (field == "productNumber" && entity == "product") {
-            let mut rows: Vec<&Row> = values.into_iter().filter_map(lookup).collect();
-            // Keep the table's (id) order, as a scan would.
-            rows.sort_by(|a, b| {
-                a.get("id")
-                    .and_then(Value::as_str)
-                    .cmp(&b.get("id").and_then(Value::as_str))
-            });
-            rows.dedup_by(|a, b| a.get("id") == b.get("id"));
-            return Some(rows);
-        }
+        let Some(mut ids) = found else { continue };
+        // Keep the table's (id) order, as a scan would.
+        ids.sort_unstable();
+        ids.dedup();
+        return Some(ids.into_iter().filter_map(|id| store.get(entity, id)).collect());
     }
     None
+}
+
+/// Ids of `entity` rows whose `field` may equal one of `values`, if an index
+/// answers that.
+fn pinned_ids<'a>(store: &'a Store, entity: &str, field: &str, values: &[Value]) -> Option<Vec<&'a str>> {
+    let field = field
+        .strip_prefix(entity)
+        .and_then(|f| f.strip_prefix('.'))
+        .unwrap_or(field);
+    // `null` (or a number) matches rows the indexes do not hold: scan instead.
+    if !values.iter().all(Value::is_string) {
+        return None;
+    }
+    let keys = values.iter().filter_map(Value::as_str);
+    if field == "id" {
+        return Some(keys.filter_map(|k| store.get(entity, k)).filter_map(row_id).collect());
+    }
+    if Store::is_unique(entity, field) {
+        return Some(keys.filter_map(|k| store.id_by_unique(entity, field, k)).collect());
+    }
+    // One step through a many-to-one association: `order.orderNumber`.
+    let (assoc_name, rest) = field.split_once('.')?;
+    let assoc = super::store::association(entity, assoc_name)?;
+    let super::store::AssocKind::One { fk } = assoc.kind else {
+        return None;
+    };
+    if !store.has_fk_index(entity, fk) {
+        return None;
+    }
+    let targets = pinned_ids(store, assoc.to, rest, values)?;
+    Some(
+        targets
+            .into_iter()
+            .flat_map(|t| store.ids_by_fk_ref(entity, fk, t))
+            .collect(),
+    )
+}
+
+/// Ids of orders whose `createdAt` may fall within a range filter's bounds.
+fn created_range_ids<'a>(
+    store: &'a Store,
+    entity: &str,
+    field: &str,
+    bounds: &std::collections::BTreeMap<String, Value>,
+) -> Option<Vec<&'a str>> {
+    let field = field
+        .strip_prefix(entity)
+        .and_then(|f| f.strip_prefix('.'))
+        .unwrap_or(field);
+    if entity != "order" || field != "createdAt" {
+        return None;
+    }
+    let (mut lo, mut hi) = (None, None);
+    for (op, b) in bounds {
+        // A bound that is not a date leaves the filter to the scan.
+        let t = parse_date(b.as_str()?)?.unix_timestamp_nanos();
+        match op.as_str() {
+            "gt" | "gte" => lo = Some(lo.map_or(t, |l: i128| l.max(t))),
+            "lt" | "lte" => hi = Some(hi.map_or(t, |h: i128| h.min(t))),
+            _ => return None,
+        }
+    }
+    // Inclusive on both ends: the exact comparison runs on the candidates.
+    Some(store.orders_created_between(lo, hi))
+}
+
+fn row_id(row: &Row) -> Option<&str> {
+    row.get("id").and_then(Value::as_str)
 }
 
 /// Runs `c` over a given candidate set (used for nested association criteria).
@@ -400,6 +456,66 @@ mod tests {
                 .collect();
             assert_eq!(indexed, scanned, "{body}");
         }
+    }
+
+    #[test]
+    fn order_indexes_give_the_same_rows_as_a_scan() {
+        let mut s = Store::new();
+        for i in 0..40 {
+            // Offsets vary so text order and instant order differ.
+            let created = if i % 3 == 0 {
+                format!("2026-11-27T{:02}:{:02}:00.000+02:00", 12 + i / 60, i % 60)
+            } else {
+                format!("2026-11-27T{:02}:{:02}:30.000+00:00", 10 + i / 60, i % 60)
+            };
+            let row = json!({"id": format!("o{i:02}"), "orderNumber": format!("1{i:04}"), "createdAt": created});
+            s.put("order", row.as_object().unwrap().clone());
+            let d = json!({"id": format!("d{i:02}"), "orderId": format!("o{i:02}")});
+            s.put("order_delivery", d.as_object().unwrap().clone());
+        }
+        for (entity, body) in [
+            (
+                "order",
+                json!({"filter":[{"type":"equals","field":"orderNumber","value":"10007"}]}),
+            ),
+            (
+                "order",
+                json!({"filter":[{"type":"equalsAny","field":"order.orderNumber","value":["10003","10005","x"]}]}),
+            ),
+            (
+                "order",
+                json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gte":"2026-11-27T10:20:00.000+00:00"}}]}),
+            ),
+            (
+                "order",
+                json!({"filter":[{"type":"range","field":"createdAt","parameters":{"gt":"2026-11-27T10:12:00+00:00","lt":"2026-11-27T10:30:30.000+00:00"}}]}),
+            ),
+            (
+                "order_delivery",
+                json!({"filter":[{"type":"equals","field":"order.orderNumber","value":"10011"}]}),
+            ),
+            (
+                "order_delivery",
+                json!({"filter":[{"type":"equalsAny","field":"order.orderNumber","value":["10001","10002"]}]}),
+            ),
+        ] {
+            let c = parse(&body).unwrap();
+            assert!(indexed_candidates(&s, entity, &c.filter).is_some(), "{body}");
+            let ids = |r: &SearchResult| -> Vec<String> {
+                r.rows.iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+            };
+            let indexed = ids(&search(&s, entity, &c));
+            let scanned: Vec<String> = s
+                .rows(entity)
+                .filter(|r| c.filter.iter().all(|f| eval(&s, entity, r, f)))
+                .map(|r| r["id"].as_str().unwrap().to_string())
+                .collect();
+            assert!(!scanned.is_empty(), "{body}");
+            assert_eq!(indexed, scanned, "{body}");
+        }
+        // A null value is not in the index: the scan decides.
+        let c = parse(&json!({"filter":[{"type":"equals","field":"orderNumber","value":null}]})).unwrap();
+        assert!(indexed_candidates(&s, "order", &c.filter).is_none());
     }
 
     #[test]

@@ -445,6 +445,8 @@ fn customer(rng: &mut ChaCha8Rng, i: usize, guest: bool, business: bool) -> Cart
         zipcode,
         city,
         country_iso: Some("DE".into()),
+        // Derived from the number, not drawn: the seeded names stay as they were.
+        phone_number: Some(format!("+49 40 {}", 5_550_100 + i)),
     }
 }
 

@@ -238,6 +238,23 @@ pub struct Store {
     tables: BTreeMap<&'static str, Table>,
     /// `product.productNumber` -> id (unique in Shopware).
     product_numbers: BTreeMap<String, String>,
+    /// `order.orderNumber` -> id (unique per sales channel; one channel here).
+    order_numbers: BTreeMap<String, String>,
+    /// `order.createdAt` as an instant (unix ns) with the id, so the export's
+    /// `createdAt >= watermark` search reads the newest orders, not the table.
+    order_created: BTreeSet<(i128, String)>,
+    /// `customer.email` -> ids (guests reuse emails, so not unique).
+    customer_emails: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Unique fields with an index: (entity, field).
+pub const UNIQUE_FIELDS: &[(&str, &str)] = &[("product", "productNumber"), ("order", "orderNumber")];
+
+/// The instant of a stored timestamp, for the `createdAt` index.
+fn instant(v: Option<&Value>) -> Option<i128> {
+    v.and_then(Value::as_str)
+        .and_then(crate::twin::shopware::search::parse_date)
+        .map(|d| d.unix_timestamp_nanos())
 }
 
 impl Store {
@@ -296,9 +313,59 @@ impl Store {
             .unwrap_or_default()
     }
 
+    /// Whether `entity` indexes the foreign key `fk`.
+    pub fn has_fk_index(&self, entity: &str, fk: &str) -> bool {
+        self.table(entity).fk.contains_key(fk)
+    }
+
+    /// Like [`Store::ids_by_fk`], borrowing the ids.
+    pub fn ids_by_fk_ref<'a>(&'a self, entity: &str, fk: &str, value: &str) -> Vec<&'a str> {
+        self.table(entity)
+            .fk
+            .get(fk)
+            .and_then(|m| m.get(value))
+            .map(|s| s.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// The product id for a productNumber.
     pub fn product_by_number(&self, number: &str) -> Option<&str> {
         self.product_numbers.get(number).map(String::as_str)
+    }
+
+    /// The id of the row whose unique `field` (see [`UNIQUE_FIELDS`]) is `value`;
+    /// `None` when the field has no index or no row has the value.
+    pub fn id_by_unique(&self, entity: &str, field: &str, value: &str) -> Option<&str> {
+        let map = match (entity, field) {
+            ("product", "productNumber") => &self.product_numbers,
+            ("order", "orderNumber") => &self.order_numbers,
+            _ => return None,
+        };
+        map.get(value).map(String::as_str)
+    }
+
+    /// Ids of customers with this email, in id order (the order of a scan).
+    pub fn customers_with_email(&self, email: &str) -> impl Iterator<Item = &str> {
+        self.customer_emails
+            .get(email)
+            .into_iter()
+            .flat_map(|ids| ids.iter().map(String::as_str))
+    }
+
+    /// Whether `entity.field` has a unique index.
+    pub fn is_unique(entity: &str, field: &str) -> bool {
+        UNIQUE_FIELDS.contains(&(entity, field))
+    }
+
+    /// Ids of orders created within `[lo, hi]` (unix ns, inclusive; open ends
+    /// unbounded), from the `createdAt` index, in no particular order. Orders
+    /// without a parseable `createdAt` are never returned: callers use this
+    /// only for range filters, which such rows cannot match.
+    pub fn orders_created_between(&self, lo: Option<i128>, hi: Option<i128>) -> Vec<&str> {
+        use std::ops::Bound::{Included, Unbounded};
+        let lo = lo.map_or(Unbounded, |t| Included((t, String::new())));
+        let hi = hi.map_or(Unbounded, |t| Included((t, "\u{10ffff}".repeat(2))));
+        self.order_created.range((lo, hi)).map(|(_, id)| id.as_str()).collect()
     }
 
     /// Inserts or replaces a whole row (its `id` field is the key).
@@ -308,7 +375,9 @@ impl Store {
             .and_then(Value::as_str)
             .expect("rows carry a string id")
             .to_string();
-        self.unindex(entity, &id);
+        if let Some(old) = self.table_mut(entity).rows.remove(&id) {
+            self.unindex_row(entity, &id, &old);
+        }
         self.index(entity, &id, &row);
         self.table_mut(entity).rows.insert(id, row);
     }
@@ -329,7 +398,12 @@ impl Store {
 
     /// Sets one field of an existing row (not an indexed one).
     pub fn set_field(&mut self, entity: &'static str, id: &str, field: &str, value: Value) -> bool {
-        debug_assert!(!(indexed_fks(entity).any(|f| f == field) || entity == "product" && field == "productNumber"));
+        debug_assert!(
+            !(indexed_fks(entity).any(|f| f == field)
+                || Self::is_unique(entity, field)
+                || entity == "order" && field == "createdAt"
+                || entity == "customer" && field == "email")
+        );
         match self.table_mut(entity).rows.get_mut(id) {
             Some(row) => {
                 row.insert(field.to_string(), value);
@@ -352,17 +426,27 @@ impl Store {
                 self.product_numbers.insert(n.to_string(), id.to_string());
             }
         }
+        if entity == "customer" {
+            if let Some(e) = row.get("email").and_then(Value::as_str) {
+                self.customer_emails
+                    .entry(e.to_string())
+                    .or_default()
+                    .insert(id.to_string());
+            }
+        }
+        if entity == "order" {
+            if let Some(n) = row.get("orderNumber").and_then(Value::as_str) {
+                self.order_numbers.insert(n.to_string(), id.to_string());
+            }
+            if let Some(t) = instant(row.get("createdAt")) {
+                self.order_created.insert((t, id.to_string()));
+            }
+        }
         let t = self.table_mut(entity);
         for (fk, map) in t.fk.iter_mut() {
             if let Some(v) = row.get(*fk).and_then(Value::as_str) {
                 map.entry(v.to_string()).or_default().insert(id.to_string());
             }
-        }
-    }
-
-    fn unindex(&mut self, entity: &'static str, id: &str) {
-        if let Some(old) = self.table(entity).rows.get(id).cloned() {
-            self.unindex_row(entity, id, &old);
         }
     }
 
@@ -372,6 +456,26 @@ impl Store {
                 if self.product_numbers.get(n).map(String::as_str) == Some(id) {
                     self.product_numbers.remove(n);
                 }
+            }
+        }
+        if entity == "customer" {
+            if let Some(e) = row.get("email").and_then(Value::as_str) {
+                if let Some(ids) = self.customer_emails.get_mut(e) {
+                    ids.remove(id);
+                    if ids.is_empty() {
+                        self.customer_emails.remove(e);
+                    }
+                }
+            }
+        }
+        if entity == "order" {
+            if let Some(n) = row.get("orderNumber").and_then(Value::as_str) {
+                if self.order_numbers.get(n).map(String::as_str) == Some(id) {
+                    self.order_numbers.remove(n);
+                }
+            }
+            if let Some(t) = instant(row.get("createdAt")) {
+                self.order_created.remove(&(t, id.to_string()));
             }
         }
         let t = self.table_mut(entity);
@@ -408,6 +512,10 @@ impl Store {
     /// Every value at a dot path (`lineItems.payload.productNumber`), following
     /// associations; to-many steps fan out like a SQL join.
     pub fn values_at<'a>(&'a self, entity: &str, row: &'a Row, path: &str) -> Vec<&'a Value> {
+        // A plain field (`stock`, `available`): most filters, on every row of a scan.
+        if !path.contains('.') && association(entity, path).is_none() {
+            return row.get(path).into_iter().collect();
+        }
         let segments: Vec<&str> = path.split('.').collect();
         let mut out = Vec::new();
         self.walk(entity, row, &segments, &mut out);
@@ -511,6 +619,58 @@ mod tests {
         assert_eq!(s.ids_by_fk("order_line_item", "orderId", "o1"), vec!["l2".to_string()]);
         s.delete("product", "p1");
         assert_eq!(s.product_by_number("SW9"), None);
+    }
+
+    #[test]
+    fn order_numbers_and_creation_times_are_indexed() {
+        let mut s = Store::new();
+        for (id, n, at) in [
+            ("o1", "10001", "2026-11-27T10:00:00.000+00:00"),
+            ("o2", "10002", "2026-11-27T10:05:00.000+00:00"),
+            ("o3", "10003", "2026-11-27T12:05:00.000+02:00"),
+        ] {
+            s.put("order", row(json!({"id": id, "orderNumber": n, "createdAt": at})));
+        }
+        assert_eq!(s.id_by_unique("order", "orderNumber", "10002"), Some("o2"));
+        assert_eq!(s.id_by_unique("order", "customerNumber", "10002"), None);
+        let ts = |t: &str| instant(Some(&json!(t)));
+        // 12:05+02:00 is 10:05Z: the index orders by instant, not by text.
+        let mut ids = s.orders_created_between(ts("2026-11-27T10:05:00Z"), None);
+        ids.sort_unstable();
+        assert_eq!(ids, vec!["o2", "o3"]);
+        assert_eq!(s.orders_created_between(None, ts("2026-11-27T10:00:00Z")), vec!["o1"]);
+        s.update(
+            "order",
+            "o1",
+            &row(json!({"createdAt": "2026-11-27T11:00:00.000+00:00", "orderNumber": "9"})),
+        );
+        assert_eq!(s.id_by_unique("order", "orderNumber", "10001"), None);
+        assert_eq!(s.id_by_unique("order", "orderNumber", "9"), Some("o1"));
+        assert_eq!(s.orders_created_between(ts("2026-11-27T10:30:00Z"), None), vec!["o1"]);
+        s.delete("order", "o2");
+        assert_eq!(s.orders_created_between(None, None).len(), 2);
+    }
+
+    #[test]
+    fn customer_emails_are_indexed_through_changes() {
+        let mut s = Store::new();
+        s.put(
+            "customer",
+            row(json!({"id": "c2", "email": "a@example.com", "guest": true})),
+        );
+        s.put(
+            "customer",
+            row(json!({"id": "c1", "email": "a@example.com", "guest": false})),
+        );
+        assert_eq!(
+            s.customers_with_email("a@example.com").collect::<Vec<_>>(),
+            vec!["c1", "c2"]
+        );
+        s.update("customer", "c1", &row(json!({"email": "b@example.com"})));
+        assert_eq!(s.customers_with_email("a@example.com").collect::<Vec<_>>(), vec!["c2"]);
+        assert_eq!(s.customers_with_email("b@example.com").collect::<Vec<_>>(), vec!["c1"]);
+        s.delete("customer", "c2");
+        assert_eq!(s.customers_with_email("a@example.com").count(), 0);
     }
 
     #[test]
