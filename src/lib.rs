@@ -20,6 +20,7 @@
 //! - [`record`]: a live shop's orders and catalogue recorded as a replayable, pseudonymised trace.
 //! - [`report`]: the versioned run report and its formats.
 //! - [`run`]: a scenario end to end: twins, traffic, engine, drain, measurement.
+//! - [`sweep`]: a scenario over a grid of settings, and the recommended setting.
 //! - [`audit`]: `synctwin audit`, data-integrity checks of a shop and an ERP item master.
 //! - [`cli`]: the command line (clap); `main.rs` only parses and calls [`cli::run`].
 
@@ -35,4 +36,5 @@ pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod twin;

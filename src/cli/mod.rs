@@ -7,7 +7,9 @@ mod engine;
 mod generate;
 mod mock;
 mod record;
+mod report;
 mod run;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -37,6 +39,11 @@ pub enum Command {
     Exceptions(engine::ExceptionsCommand),
     /// Write a scenario's traffic as a JSONL trace (same scenario and seed, same bytes).
     Generate(generate::GenerateArgs),
+    /// Run a scenario once per point of a grid of settings and recommend the fastest safe one.
+    Sweep(Box<sweep::SweepArgs>),
+    /// Work with reports: merge sweep shards or point reports into one sweep report.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Record a live shop's orders in a time window and its catalogue as a replayable, pseudonymised trace.
     Record(Box<record::RecordArgs>),
     /// Check a shop and an ERP item master for data problems before go-live (exit 1 on findings).
@@ -59,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Engine(a) => engine::run_engine(*a),
         Command::Exceptions(c) => engine::run_exceptions(c),
         Command::Generate(a) => generate::run(a),
+        Command::Sweep(a) => sweep::run(*a),
+        Command::Report(c) => report::run(c),
         Command::Record(a) => record::run(*a),
         Command::Audit(a) => audit::run(*a),
     }

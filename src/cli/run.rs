@@ -6,10 +6,9 @@
 //! and prints the terminal report. Exit code: 0 all thresholds passed, 1 a
 //! threshold failed, 2 the run could not be done.
 
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -17,10 +16,9 @@ use clap::{Args, ValueEnum};
 use crate::clock::Speed;
 use crate::report::export::ExportManager;
 use crate::report::Format;
-use crate::run::driver::Traffic;
-use crate::run::orchestrate::{execute, EngineMode, RunSetup};
+use crate::run::orchestrate::{execute, EngineMode};
+use crate::run::prepare;
 use crate::twin::erp::ErpProfile;
-use crate::twin::shopware::ShopwareProfile;
 
 /// The scenario `synctwin run` uses when none is named.
 pub const DEFAULT_SCENARIO: &str = "scenarios/default.toml";
@@ -60,6 +58,22 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// `reports/<scenario>/<prefix><yyyymmdd-hhmmss>/` (UTC): a fresh report directory.
+pub(super) fn default_out_dir(scenario: &str, prefix: &str) -> PathBuf {
+    let stamp = time::OffsetDateTime::now_utc();
+    PathBuf::from("reports")
+        .join(crate::report::export::path_component(scenario, "scenario"))
+        .join(format!(
+            "{prefix}{:04}{:02}{:02}-{:02}{:02}{:02}",
+            stamp.year(),
+            u8::from(stamp.month()),
+            stamp.day(),
+            stamp.hour(),
+            stamp.minute(),
+            stamp.second()
+        ))
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let path = args.scenario.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SCENARIO));
     if !path.exists() {
@@ -76,7 +90,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         plan.engine.config = crate::engine::config::EngineConfig::load(p)?;
         plan.engine.name = p.display().to_string();
     }
-    let shop_profile = ShopwareProfile::load(&plan.twins.shopware_path)?;
     let erp_profile = ErpProfile::load(&plan.twins.erp_path)?;
     // The trace to replay: --trace, else the scenario's `trace`, else generated below.
     let replay = args
@@ -88,20 +101,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(p) => Some(crate::report::baseline::load(p)?),
         None => None,
     };
-    let stamp = time::OffsetDateTime::now_utc();
     let out_dir = match &args.out {
         Some(d) => d.clone(),
-        None => PathBuf::from("reports")
-            .join(crate::report::export::path_component(&plan.name, "scenario"))
-            .join(format!(
-                "{:04}{:02}{:02}-{:02}{:02}{:02}",
-                stamp.year(),
-                u8::from(stamp.month()),
-                stamp.day(),
-                stamp.hour(),
-                stamp.minute(),
-                stamp.second()
-            )),
+        None => default_out_dir(&plan.name, ""),
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("cannot create the report directory {}", out_dir.display()))?;
@@ -109,43 +111,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(t) => t.clone(),
         None => {
             let p = out_dir.join("trace.jsonl");
-            let file = std::fs::File::create(&p).with_context(|| format!("cannot write the trace {}", p.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            crate::scenario::generate::generate(&plan, &catalogue, &mut w)
-                .with_context(|| format!("cannot write the trace {}", p.display()))?;
-            w.flush()?;
+            prepare::write_trace(&plan, &catalogue, &p)?;
             p
         }
     };
-    let trace_file =
-        std::fs::File::open(&trace_path).with_context(|| format!("cannot read the trace {}", trace_path.display()))?;
-    let trace_name = trace_path.display().to_string();
-    let traffic = crate::scenario::trace::read(BufReader::new(trace_file)).filter_map(move |r| match r {
-        Ok(ev) => Traffic::from_event(ev).map(Ok),
-        Err(e) => Some(Err(anyhow::anyhow!("{trace_name}: {e}"))),
-    });
+    let traffic = prepare::read_trace(&trace_path)?;
     let engine = match args.engine {
-        EngineChoice::Reference => EngineMode::Reference {
-            config: Box::new(plan.engine.config.clone()),
-            name: plan.engine.name.clone(),
-        },
+        EngineChoice::Reference => prepare::reference_engine(&plan),
         EngineChoice::External => EngineMode::External,
     };
-    let interval = (plan.duration / 60).max(Duration::from_secs(60));
-    let drain_limit = (plan.engine.config.intervals.orders * 4).max(Duration::from_secs(1800));
-    let setup = RunSetup {
-        name: plan.name.clone(),
-        seed: plan.seed,
-        duration: plan.duration,
-        speed: plan.speed,
-        shop_profile,
-        erp_profile,
-        shop_store: catalogue.shop,
-        erp_catalogue: catalogue.erp,
-        engine,
-        interval,
-        drain_limit,
-    };
+    let setup = prepare::setup(&plan, engine, catalogue)?;
     let interactive = !args.quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let external = args.engine == EngineChoice::External;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -196,12 +171,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!();
     }
     let mut report = outcome.report;
-    let thresholds = plan
-        .thresholds
-        .iter()
-        .map(|t| (t.metric.clone(), t.text.clone()))
-        .collect();
-    crate::report::threshold::evaluate(&mut report, &thresholds)?;
+    prepare::evaluate(&plan, &mut report)?;
     let mut exports = ExportManager::to_dir(&out_dir);
     if let Some(b) = &baseline {
         exports = exports.with_baseline(crate::report::baseline::compare(b, &report)?);

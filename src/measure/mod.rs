@@ -19,7 +19,7 @@ use hdrhistogram::Histogram;
 
 use crate::clock::SimTime;
 use crate::observe::{Event, Observation, System};
-use crate::report::model::{Distribution, Latency, TimelinePoint};
+use crate::report::model::{Distribution, Latency, StockConsistency, TimelinePoint};
 
 /// A latency recorder in scenario milliseconds: percentiles from an HDR
 /// histogram (3 significant figures), max and mean exact.
@@ -213,8 +213,56 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
             stock_sync: stock.distribution(),
             shipment_sync: ship.distribution(),
             oldest_unexported_max_ms: oldest_max,
+            stock_consistency: StockConsistency::default(),
         },
         timeline,
+    }
+}
+
+/// Time to consistency (see [`StockConsistency`]): `compared` says which SKUs are
+/// compared between the twins, `consistent_at_end` whether they all agree at the
+/// end of the run (reconciliation found no stock mismatch). Observations may come
+/// in any order. Per SKU, stock settles at the later of its last ERP receipt or
+/// adjustment and its last integration write (`sync`, `patch`) in Shopware that
+/// changed the figure: after that instant neither side moves without the other
+/// (orders take stock on both sides once exported, shipments move on hand and
+/// reserved alike), so agreement at the end means agreement since then.
+pub fn stock_consistency(
+    obs: &[Observation],
+    compared: impl Fn(&str) -> bool,
+    consistent_at_end: bool,
+) -> StockConsistency {
+    let mut last_change: Option<SimTime> = None;
+    let mut settled: BTreeMap<&str, SimTime> = BTreeMap::new();
+    for o in obs {
+        let sku = match (&o.event, o.system) {
+            (Event::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
+                last_change = last_change.max(Some(o.at));
+                sku
+            }
+            (
+                Event::StockWritten {
+                    sku,
+                    before,
+                    after,
+                    via,
+                    ..
+                },
+                System::Shopware,
+            ) if before != after && (via == "sync" || via == "patch") => sku,
+            _ => continue,
+        };
+        if compared(sku) {
+            let at = settled.entry(sku.as_str()).or_insert(o.at);
+            *at = (*at).max(o.at);
+        }
+    }
+    let consistent_at = settled.values().copied().max().unwrap_or(SimTime::ZERO);
+    let from = last_change.unwrap_or(SimTime::ZERO);
+    StockConsistency {
+        last_erp_stock_change_ms: last_change.map(SimTime::as_millis),
+        consistent_at_ms: consistent_at_end.then(|| consistent_at.as_millis()),
+        time_to_consistency_ms: consistent_at_end.then(|| consistent_at.saturating_sub(from).as_millis() as f64),
     }
 }
 
@@ -453,6 +501,69 @@ mod tests {
         );
         let (units, _) = resurrected_units(&[sold(1.0, 3), push(2.0, 7), receipt, push(4.0, 12)], &initial);
         assert_eq!(units, 0);
+    }
+
+    fn moved(s: f64, sku: &str, reason: &str) -> Observation {
+        at(
+            s,
+            System::Erp,
+            Event::ErpStockMoved {
+                sku: sku.into(),
+                before: 10,
+                after: 12,
+                reason: reason.into(),
+            },
+        )
+    }
+
+    fn written(s: f64, sku: &str, before: i64, after: i64, via: &str) -> Observation {
+        at(
+            s,
+            System::Shopware,
+            Event::StockWritten {
+                sku: sku.into(),
+                before,
+                after,
+                via: via.into(),
+                available: true,
+            },
+        )
+    }
+
+    #[test]
+    fn stock_is_consistent_from_the_last_push_that_changed_a_figure() {
+        let obs = vec![
+            moved(100.0, "A", "receipt"),
+            moved(400.0, "B", "adjustment: cycle count"),
+            // A shipment moves on hand and reserved alike: not a change to wait for.
+            moved(900.0, "A", "shipment S-1"),
+            written(130.0, "A", 10, 12, "sync"),
+            written(460.0, "B", 10, 12, "patch"),
+            // A push of the figure Shopware already shows changes nothing.
+            written(700.0, "A", 12, 12, "sync"),
+            // Orders and cancellations move both sides.
+            written(800.0, "B", 12, 11, "order"),
+            // A SKU outside the comparison does not count.
+            written(950.0, "X", 1, 2, "sync"),
+        ];
+        let c = stock_consistency(&obs, |s| s != "X", true);
+        assert_eq!(c.last_erp_stock_change_ms, Some(400_000));
+        assert_eq!(c.consistent_at_ms, Some(460_000));
+        assert_eq!(c.time_to_consistency_ms, Some(60_000.0));
+        // Order does not matter.
+        let mut reversed = obs.clone();
+        reversed.reverse();
+        assert_eq!(stock_consistency(&reversed, |s| s != "X", true), c);
+        // Still different at the end: never consistent, but the last change is known.
+        let never = stock_consistency(&obs, |s| s != "X", false);
+        assert_eq!((never.consistent_at_ms, never.time_to_consistency_ms), (None, None));
+        assert_eq!(never.last_erp_stock_change_ms, Some(400_000));
+        // No ERP change and no push: consistent from the start.
+        let quiet = stock_consistency(&[], |_| true, true);
+        assert_eq!(
+            (quiet.consistent_at_ms, quiet.time_to_consistency_ms),
+            (Some(0), Some(0.0))
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 pub mod shipments;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -152,41 +152,69 @@ pub fn reconcile(
     shop_stock: &BTreeMap<String, i64>,
     erp_available: &BTreeMap<String, i64>,
 ) -> Reconciliation {
-    let mut by_ext: BTreeMap<&str, Vec<&ErpOrder>> = BTreeMap::new();
-    for o in erp {
-        by_ext.entry(o.external_document_number.as_str()).or_default().push(o);
+    // One pass over each side, hash maps rather than B-trees: at a million orders
+    // the diff is bound by memory latency, and every lookup of an order number
+    // in a B-tree is a chain of cache misses (issue 6's bench). Only counts and
+    // sums come out of the maps, so their order never reaches the report.
+    struct Ext<'a> {
+        first: &'a ErpOrder,
+        copies: u64,
+        /// A Shopware order carries this number.
+        matched: bool,
     }
-    let shop_numbers: BTreeSet<&str> = shop.iter().map(|o| o.number.as_str()).collect();
+    let mut by_ext: HashMap<&str, Ext> = HashMap::with_capacity(erp.len());
+    for o in erp {
+        by_ext
+            .entry(o.external_document_number.as_str())
+            .and_modify(|e| e.copies += 1)
+            .or_insert(Ext {
+                first: o,
+                copies: 1,
+                matched: false,
+            });
+    }
     let mut r = Reconciliation {
         shop_orders: shop.len() as u64,
         erp_orders: erp.len() as u64,
         ..Default::default()
     };
-    r.duplicated_orders = by_ext
-        .values()
-        .filter(|v| v.len() > 1)
-        .map(|v| v.len() as u64 - 1)
-        .sum();
-    r.orphaned_orders = by_ext.keys().filter(|k| !shop_numbers.contains(*k)).count() as u64;
+    // Guests merged: guest orders of different e-mails booked on one ERP customer.
+    struct GuestCustomer<'a> {
+        first_email: &'a str,
+        mixed: bool,
+        orders: u64,
+    }
+    let mut guest_customers: HashMap<&str, GuestCustomer> = HashMap::new();
+    // Orders that never reached the ERP took their stock in Shopware but not in
+    // the ERP: the right Shopware figure is available minus their units.
+    let mut unexported: HashMap<&str, i64> = HashMap::new();
     for o in shop {
-        let Some(first) = by_ext.get(o.number.as_str()).and_then(|v| v.first()) else {
+        let Some(ext) = by_ext.get_mut(o.number.as_str()) else {
             if !o.cancelled {
                 r.missing_orders += 1;
+                for (sku, qty) in &o.units {
+                    *unexported.entry(sku.as_str()).or_default() += qty;
+                }
             }
             continue;
         };
+        ext.matched = true;
+        let first = ext.first;
+        if o.guest {
+            let c = guest_customers
+                .entry(first.customer_number.as_str())
+                .or_insert(GuestCustomer {
+                    first_email: o.email.as_str(),
+                    mixed: false,
+                    orders: 0,
+                });
+            c.mixed |= c.first_email != o.email;
+            c.orders += 1;
+        }
         let erp_gross = first.gross_cents as f64 / 100.0;
         let erp_net = first.net_cents as f64 / 100.0;
         let delta_gross = round2(erp_gross - o.gross);
-        let rates: BTreeSet<&String> = o.taxes.keys().chain(first.taxes_cents.keys()).collect();
-        let delta_tax: BTreeMap<String, f64> = rates
-            .into_iter()
-            .map(|k| {
-                let e = first.taxes_cents.get(k).copied().unwrap_or(0) as f64 / 100.0;
-                (k.clone(), round2(e - o.taxes.get(k).copied().unwrap_or(0.0)))
-            })
-            .filter(|(_, d)| d.abs() >= 0.005)
-            .collect();
+        let delta_tax = tax_deltas(&o.taxes, &first.taxes_cents);
         let tolerance = 0.005 * (o.lines as f64 + 1.0);
         let within = delta_gross.abs() <= tolerance + 1e-9;
         r.total_delta_gross = round2(r.total_delta_gross + delta_gross);
@@ -208,34 +236,9 @@ pub fn reconcile(
             });
         }
     }
-    // Guests merged: guest orders of different e-mails booked on one ERP customer.
-    let mut emails_per_customer: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut guest_orders_per_customer: BTreeMap<&str, u64> = BTreeMap::new();
-    for o in shop.iter().filter(|o| o.guest) {
-        if let Some(e) = by_ext.get(o.number.as_str()).and_then(|v| v.first()) {
-            emails_per_customer
-                .entry(e.customer_number.as_str())
-                .or_default()
-                .insert(o.email.as_str());
-            *guest_orders_per_customer.entry(e.customer_number.as_str()).or_default() += 1;
-        }
-    }
-    r.guests_merged = emails_per_customer
-        .iter()
-        .filter(|(_, emails)| emails.len() > 1)
-        .map(|(c, _)| guest_orders_per_customer.get(c).copied().unwrap_or(0))
-        .sum();
-    // Orders that never reached the ERP took their stock in Shopware but not in
-    // the ERP: the right Shopware figure is available minus their units.
-    let mut unexported: BTreeMap<&str, i64> = BTreeMap::new();
-    for o in shop
-        .iter()
-        .filter(|o| !o.cancelled && !by_ext.contains_key(o.number.as_str()))
-    {
-        for (sku, qty) in &o.units {
-            *unexported.entry(sku.as_str()).or_default() += qty;
-        }
-    }
+    r.duplicated_orders = by_ext.values().map(|e| e.copies - 1).sum();
+    r.orphaned_orders = by_ext.values().filter(|e| !e.matched).count() as u64;
+    r.guests_merged = guest_customers.values().filter(|c| c.mixed).map(|c| c.orders).sum();
     for (sku, avail) in erp_available {
         if let Some(stock) = shop_stock.get(sku) {
             let expected = (avail - unexported.get(sku.as_str()).copied().unwrap_or(0)).max(0);
@@ -266,6 +269,25 @@ pub fn stale_closeouts(store: &Store) -> Vec<(String, i64)> {
             ))
         })
         .collect()
+}
+
+/// Per tax rate (in either order), the ERP's tax minus the shop's, where it is a
+/// cent or more. Allocates only when there is a delta.
+fn tax_deltas(shop: &BTreeMap<String, f64>, erp_cents: &BTreeMap<String, i64>) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let mut add = |rate: &String, delta: f64| {
+        if delta.abs() >= 0.005 {
+            out.insert(rate.clone(), delta);
+        }
+    };
+    for (rate, tax) in shop {
+        let erp = erp_cents.get(rate).copied().unwrap_or(0) as f64 / 100.0;
+        add(rate, round2(erp - tax));
+    }
+    for (rate, cents) in erp_cents.iter().filter(|(rate, _)| !shop.contains_key(*rate)) {
+        add(rate, round2(*cents as f64 / 100.0));
+    }
+    out
 }
 
 fn round2(x: f64) -> f64 {
@@ -374,6 +396,32 @@ mod tests {
         close.taxes_cents = [("19".to_string(), 1001), ("7".to_string(), 199)].into();
         let r = reconcile(&[s], &[close], &BTreeMap::new(), &BTreeMap::new());
         assert_eq!(r.tax_outside_tolerance, 0);
+    }
+
+    #[test]
+    fn tax_deltas_cover_rates_on_either_side_and_copies_count_once_each() {
+        let mut o = shop("1", 119.0, 2, false, "a");
+        o.taxes = [("19".to_string(), 19.0), ("7".to_string(), 0.7)].into();
+        let mut e = erp("1", 11900, "C1");
+        e.taxes_cents = [("19".to_string(), 1900), ("0".to_string(), 3)].into();
+        let three = vec![e.clone(), e.clone(), e];
+        let r = reconcile(&[o], &three, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(r.duplicated_orders, 2, "three copies are two duplicates");
+        let d = &r.money_deltas[0].delta_tax;
+        assert_eq!(d.get("7"), Some(&-0.7), "only in the shop");
+        assert_eq!(d.get("0"), Some(&0.03), "only in the ERP");
+        assert_eq!(d.get("19"), None, "equal");
+        // Three guests with three e-mails on one customer: all three merged.
+        let s = vec![
+            shop("1", 10.0, 1, true, "x"),
+            shop("2", 10.0, 1, true, "y"),
+            shop("3", 10.0, 1, true, "x"),
+        ];
+        let e = vec![erp("1", 1000, "G"), erp("2", 1000, "G"), erp("3", 1000, "G")];
+        assert_eq!(reconcile(&s, &e, &BTreeMap::new(), &BTreeMap::new()).guests_merged, 3);
+        // One guest e-mail only: none merged.
+        let e = vec![erp("1", 1000, "G"), erp("2", 1000, "H"), erp("3", 1000, "G")];
+        assert_eq!(reconcile(&s, &e, &BTreeMap::new(), &BTreeMap::new()).guests_merged, 0);
     }
 
     #[test]

@@ -78,7 +78,7 @@ struct Series<'a> {
 }
 
 /// Rounds up to 1, 2 or 5 times a power of ten, so the axis reads well.
-fn nice_max(v: f64) -> f64 {
+pub(crate) fn nice_max(v: f64) -> f64 {
     if !v.is_finite() || v <= 0.0 {
         return 1.0;
     }

@@ -9,8 +9,14 @@ use super::{Exporter, RunReport};
 
 pub struct JsonExporter;
 
-/// The one field that may be `null`: a threshold's `actual` when it had no value.
-const NULLABLE: &str = "actual";
+/// The fields that may be `null`: a threshold's `actual` when it had no value, and
+/// the instants of `latency.stock_consistency` when there were none.
+const NULLABLE: &[&str] = &[
+    "actual",
+    "last_erp_stock_change_ms",
+    "consistent_at_ms",
+    "time_to_consistency_ms",
+];
 
 /// The first number that serialised as `null` (serde_json writes NaN and infinity
 /// so), as a JSON pointer; such a report would not match its own schema.
@@ -23,7 +29,7 @@ fn first_non_finite(value: &Value, path: &str) -> Option<String> {
             .find_map(|(i, v)| first_non_finite(v, &format!("{path}/{i}"))),
         Value::Object(fields) => fields
             .iter()
-            .filter(|(k, v)| !(k.as_str() == NULLABLE && v.is_null()))
+            .filter(|(k, v)| !(NULLABLE.contains(&k.as_str()) && v.is_null()))
             .find_map(|(k, v)| first_non_finite(v, &format!("{path}/{k}"))),
         _ => None,
     }
@@ -79,6 +85,9 @@ mod tests {
         // A threshold without a value is fine.
         let mut r = sample_report();
         r.verdict.thresholds[0].actual = None;
+        assert!(JsonExporter.render(&r).is_ok());
+        // Nor a run that never became consistent.
+        r.latency.stock_consistency = Default::default();
         assert!(JsonExporter.render(&r).is_ok());
     }
 }

@@ -43,6 +43,10 @@ pub struct ScenarioInfo {
     pub erp_profile: String,
     /// RFC 3339 wall-clock start of the run.
     pub started_at: String,
+    /// Scenario keys set for this run (`synctwin sweep --set`), dotted path → value as
+    /// written; empty for a plain run.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -85,6 +89,27 @@ pub struct Latency {
     /// among orders that reach the ERP during the run (parked orders are
     /// counted as `never_exported` in the timeline instead).
     pub oldest_unexported_max_ms: f64,
+    /// When Shopware's stock settled on the ERP's figures after the last ERP stock change.
+    #[serde(default)]
+    pub stock_consistency: StockConsistency,
+}
+
+/// Time to consistency, measured at the twins: from the last ERP stock receipt or
+/// adjustment to the instant from which every compared SKU's Shopware stock equals
+/// the ERP's available stock (less the units of orders that never reached the ERP)
+/// until the end of the run. Per SKU that instant is the later of its last ERP
+/// receipt or adjustment and its last integration stock write in Shopware that
+/// changed the figure; orders, exports and shipments move both sides alike.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StockConsistency {
+    /// Scenario instant (ms) of the last ERP stock receipt or adjustment; none if there was none.
+    pub last_erp_stock_change_ms: Option<u64>,
+    /// Scenario instant (ms) from which stock stayed consistent; none when Shopware and
+    /// the ERP still differ at the end of the run (see `reconciliation.stock_mismatches`).
+    pub consistent_at_ms: Option<u64>,
+    /// `consistent_at_ms` minus `last_erp_stock_change_ms` (minus 0 without an ERP
+    /// change); none when never consistent.
+    pub time_to_consistency_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

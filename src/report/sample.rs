@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use super::model::{
     Distribution, EndpointStats, ExceptionCount, Harness, Latency, MoneyDelta, RateLimits, Reconciliation, RunReport,
-    ScenarioInfo, ShipmentGap, StockMismatch, ThresholdResult, TimelinePoint, Verdict, REPORT_VERSION,
+    ScenarioInfo, ShipmentGap, StockConsistency, StockMismatch, ThresholdResult, TimelinePoint, Verdict,
+    REPORT_VERSION,
 };
 
 fn endpoint(requests: u64, statuses: &[(&str, u64)], records: u64) -> EndpointStats {
@@ -74,6 +75,7 @@ pub fn sample_report() -> RunReport {
             shopware_profile: "mocks/shopware/default.toml".into(),
             erp_profile: "mocks/erp/strict-limits.toml".into(),
             started_at: "2026-11-27T03:00:00Z".into(),
+            overrides: Default::default(),
         },
         verdict: Verdict {
             passed: false,
@@ -124,6 +126,11 @@ pub fn sample_report() -> RunReport {
                 mean_ms: 74_000.0,
             },
             oldest_unexported_max_ms: 655_000.0,
+            stock_consistency: StockConsistency {
+                last_erp_stock_change_ms: Some(1_830_000),
+                consistent_at_ms: Some(2_290_000),
+                time_to_consistency_ms: Some(460_000.0),
+            },
         },
         rate_limits: RateLimits {
             endpoints,

@@ -364,6 +364,12 @@ pub async fn execute(
         reconciliation.shipments_out_of_sync = out_of_sync;
         reconciliation.shipment_gaps = gaps;
     }
+    let mut latency = measured.latency;
+    latency.stock_consistency = crate::measure::stock_consistency(
+        &obs,
+        |sku| available.contains_key(sku) && shop_stock.contains_key(sku),
+        reconciliation.stock_mismatches.is_empty(),
+    );
     let exceptions = engine_outcome
         .as_ref()
         .map(|o| o.exceptions.clone())
@@ -381,7 +387,7 @@ pub async fn execute(
 
     let (lag, max_lag) = driver.lag();
     let mut warnings = Vec::new();
-    let export_p50 = measured.latency.order_export.p50_ms;
+    let export_p50 = latency.order_export.p50_ms;
     if lag.p99_ms > 1000.0 && (export_p50 == 0.0 || lag.p99_ms > export_p50 * 0.05) {
         warnings.push(format!(
             "traffic ran late by up to {:.1} s of scenario time (p99 {:.1} s): the speed {}x is too high for latencies of this size to be trusted; lower --speed",
@@ -418,10 +424,11 @@ pub async fn execute(
             shopware_profile: setup.shop_profile.name.clone(),
             erp_profile: setup.erp_profile.name.clone(),
             started_at,
+            overrides: BTreeMap::new(),
         },
         verdict: Default::default(),
         diagnosis: Vec::new(),
-        latency: measured.latency,
+        latency,
         rate_limits,
         reconciliation,
         harness: Harness {

@@ -11,6 +11,7 @@
 //! - `shopware`: the Shopware twin's contract suite, run on both transports;
 //! - `storefront`: orders placed directly by the traffic driver;
 //! - `strategies`: the careful and naive engine settings end to end (F2, F8, F11);
+//! - `sweep`: `synctwin sweep` and `report merge` through the binary: grid, shards, merge, exit codes;
 //! - `erp`: the ERP twin's contract suite, run on both transports.
 #[macro_use]
 mod helpers;
@@ -26,3 +27,4 @@ mod run;
 mod shopware;
 mod storefront;
 mod strategies;
+mod sweep;

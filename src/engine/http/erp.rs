@@ -42,6 +42,27 @@ pub struct ErpClient {
 }
 
 /// OData string literal: quotes doubled.
+/// The Business Central `salesOrders` body of a draft, lines deep-inserted:
+/// item lines with number, quantity, unit price and tax code; comment lines as text.
+pub fn sales_order_body(d: &OrderDraft, customer_number: &str) -> Value {
+    let lines: Vec<Value> = d
+        .lines
+        .iter()
+        .map(|l| match l.kind {
+            LineKind::Comment => json!({"lineType": "Comment", "description": l.description}),
+            LineKind::Item => json!({
+                "lineType": "Item",
+                "lineObjectNumber": l.number,
+                "description": l.description,
+                "quantity": l.quantity,
+                "unitPrice": l.unit_price,
+                "taxCode": l.tax_code,
+            }),
+        })
+        .collect();
+    json!({"externalDocumentNumber": d.external_document_number, "customerNumber": customer_number, "salesOrderLines": lines})
+}
+
 fn odata_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -235,22 +256,7 @@ impl ErpApi for ErpClient {
     async fn create_order(&self, d: &OrderDraft) -> Result<String, CallError> {
         let base = self.company_base().await?;
         let customer = self.customer_number(&d.customer, d.prices_include_tax).await?;
-        let lines: Vec<Value> = d
-            .lines
-            .iter()
-            .map(|l| match l.kind {
-                LineKind::Comment => json!({"lineType": "Comment", "description": l.description}),
-                LineKind::Item => json!({
-                    "lineType": "Item",
-                    "lineObjectNumber": l.number,
-                    "description": l.description,
-                    "quantity": l.quantity,
-                    "unitPrice": l.unit_price,
-                    "taxCode": l.tax_code,
-                }),
-            })
-            .collect();
-        let body = json!({"externalDocumentNumber": d.external_document_number, "customerNumber": customer, "salesOrderLines": lines});
+        let body = sales_order_body(d, &customer);
         let v = self
             .call(reqwest::Method::POST, &format!("{base}/salesOrders"), Some(&body))
             .await?;
