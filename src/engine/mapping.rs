@@ -267,7 +267,9 @@ fn f(v: &Value, k: &str) -> f64 {
 pub fn option_description(li: &Value) -> String {
     let label = s(li, "label");
     let text = li.pointer("/payload/value").and_then(Value::as_str).unwrap_or(label);
-    if f(li, "totalPrice").abs() > 0.0 {
+    // An `option-values` line is labelled with its value: "value: value" would
+    // say it twice and spend the ERP's field length on the copy.
+    if f(li, "totalPrice").abs() > 0.0 || label == text {
         text.to_string()
     } else {
         format!("{label}: {text}")
@@ -415,6 +417,19 @@ pub fn map_order(order: &Value, cfg: &MappingConfig) -> Result<OrderDraft, Vec<M
             "customized-products" => {}
             "customized-products-option" | "option-values" => {
                 let price = f(li, "totalPrice");
+                // A free value line under an option that already carries the
+                // same value adds nothing to the ERP order but a second copy.
+                if s(li, "type") == "option-values" && price.abs() == 0.0 {
+                    let value = li.pointer("/payload/value");
+                    let parent = li.get("parentId").and_then(|p| {
+                        items
+                            .iter()
+                            .find(|o| o.get("id") == Some(p) && s(o, "type") == "customized-products-option")
+                    });
+                    if value.is_some() && parent.and_then(|p| p.pointer("/payload/value")) == value {
+                        continue;
+                    }
+                }
                 let own = li
                     .pointer("/payload/productNumber")
                     .and_then(Value::as_str)
@@ -612,6 +627,30 @@ mod tests {
         );
         assert_eq!(d.external_document_number, "10042");
         assert!(d.prices_include_tax);
+    }
+
+    #[test]
+    fn a_value_line_under_an_option_with_the_same_value_is_not_written_twice() {
+        // As the twin's checkout writes a text option: the option carries the
+        // value, its `option-values` child is labelled with it.
+        let mut o = order();
+        let value = "For Anna";
+        o["lineItems"][5]["payload"]["value"] = json!(value);
+        o["lineItems"].as_array_mut().unwrap().push(json!(
+            {"id": "c2v", "parentId": "c2", "type": "option-values", "label": value, "quantity": 1,
+             "unitPrice": 0.0, "totalPrice": 0.0, "position": 1, "payload": {"value": value, "productNumber": "*"}}
+        ));
+        let d = map_order(&o, &MappingConfig::default()).unwrap();
+        let mentions: Vec<&str> = d
+            .lines
+            .iter()
+            .filter(|l| l.description.contains(value))
+            .map(|l| l.description.as_str())
+            .collect();
+        assert_eq!(mentions, vec!["Engraving: For Anna"]);
+        // A value line on its own says its value once.
+        let alone = json!({"type": "option-values", "label": value, "totalPrice": 0.0, "payload": {"value": value}});
+        assert_eq!(option_description(&alone), value);
     }
 
     #[test]
