@@ -72,6 +72,18 @@ pub struct ExportReport {
     pub honoured_retry_after: u32,
 }
 
+impl ExportReport {
+    /// Adds one order's counts (`read` is counted per page, not per order).
+    fn absorb(&mut self, r: &ExportReport) {
+        self.created += r.created;
+        self.found += r.found;
+        self.exceptions += r.exceptions;
+        self.pending += r.pending;
+        self.retries += r.retries;
+        self.honoured_retry_after += r.honoured_retry_after;
+    }
+}
+
 /// An engine failure that stops the pass (its own state is unusable).
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -241,13 +253,8 @@ async fn export_all(
         .buffered(cfg.concurrency.max(1))
         .try_collect()
         .await?;
-    for r in results {
-        report.created += r.created;
-        report.found += r.found;
-        report.exceptions += r.exceptions;
-        report.pending += r.pending;
-        report.retries += r.retries;
-        report.honoured_retry_after += r.honoured_retry_after;
+    for r in &results {
+        report.absorb(r);
     }
     Ok(())
 }
