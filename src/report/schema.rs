@@ -15,22 +15,30 @@ pub const SCHEMA_PATH: &str = "reports/schema/run-report.v1.json";
 
 /// The schema of [`RunReport`] as a JSON value (draft 2020-12).
 pub fn schema() -> serde_json::Value {
-    let mut value = serde_json::to_value(schemars::schema_for!(RunReport)).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.insert(
-            "description".into(),
-            serde_json::Value::String(format!(
-                "synctwin run report, version {REPORT_VERSION}. Every other report format is rendered from it. \
-                 Times are scenario milliseconds unless a field says otherwise."
-            )),
-        );
-    }
-    value
+    described_schema::<RunReport>(format!(
+        "synctwin run report, version {REPORT_VERSION}. Every other report format is rendered from it. \
+         Times are scenario milliseconds unless a field says otherwise."
+    ))
 }
 
 /// The schema as committed: pretty JSON with a trailing newline.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
+    committed_text(&schema())
+}
+
+/// `T`'s schema (draft 2020-12) with a top-level description; every committed
+/// report schema (run, sweep) is made this way.
+pub fn described_schema<T: schemars::JsonSchema>(description: String) -> serde_json::Value {
+    let mut value = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("description".into(), serde_json::Value::String(description));
+    }
+    value
+}
+
+/// A schema as it is committed: pretty JSON with a trailing newline.
+pub fn committed_text(schema: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
     text
 }

@@ -10,24 +10,15 @@ pub const SCHEMA_PATH: &str = "reports/schema/sweep-report.v1.json";
 
 /// The schema of [`SweepReport`] as a JSON value (draft 2020-12).
 pub fn schema() -> serde_json::Value {
-    let mut value = serde_json::to_value(schemars::schema_for!(SweepReport)).unwrap_or_default();
-    if let Some(object) = value.as_object_mut() {
-        object.insert(
-            "description".into(),
-            serde_json::Value::String(format!(
-                "synctwin sweep report, version {SWEEP_VERSION}: one scenario over a grid of settings, \
-                 a summary per point and the recommended point. Times are scenario milliseconds."
-            )),
-        );
-    }
-    value
+    crate::report::schema::described_schema::<SweepReport>(format!(
+        "synctwin sweep report, version {SWEEP_VERSION}: one scenario over a grid of settings, \
+         a summary per point and the recommended point. Times are scenario milliseconds."
+    ))
 }
 
 /// The schema as committed: pretty JSON with a trailing newline.
 pub fn schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&schema()).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::report::schema::committed_text(&schema())
 }
 
 #[cfg(test)]
