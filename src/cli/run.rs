@@ -156,7 +156,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         |p| {
             if interactive {
                 eprint!(
-                    "\r{} / {}  orders {}  backlog {}  429s {}{}   ",
+                    "\r{} / {}  orders {}  not yet in ERP {}  429s {}{}   ",
                     p.at,
                     p.end,
                     p.orders_placed,

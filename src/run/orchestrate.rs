@@ -69,6 +69,8 @@ pub struct Progress {
     pub at: SimTime,
     pub end: SimTime,
     pub orders_placed: u64,
+    /// Orders placed and not (yet) in the ERP, parked ones included: live, the
+    /// run cannot tell which will still arrive (the report splits them).
     pub backlog: u64,
     pub throttled: u64,
     pub draining: bool,

@@ -362,9 +362,10 @@ impl Store {
     /// without a parseable `createdAt` are never returned: callers use this
     /// only for range filters, which such rows cannot match.
     pub fn orders_created_between(&self, lo: Option<i128>, hi: Option<i128>) -> Vec<&str> {
-        use std::ops::Bound::{Included, Unbounded};
+        use std::ops::Bound::{Excluded, Included, Unbounded};
         let lo = lo.map_or(Unbounded, |t| Included((t, String::new())));
-        let hi = hi.map_or(Unbounded, |t| Included((t, "\u{10ffff}".repeat(2))));
+        // Every (t, id) with an instant of at most `t` sorts before (t + 1, "").
+        let hi = hi.map_or(Unbounded, |t| Excluded((t + 1, String::new())));
         self.order_created.range((lo, hi)).map(|(_, id)| id.as_str()).collect()
     }
 
