@@ -81,7 +81,7 @@ pub fn shop_orders(store: &Store) -> Vec<ShopOrder> {
                 .ids_by_fk("order_customer", "orderId", id)
                 .first()
                 .and_then(|c| store.get("order_customer", c))
-                .cloned();
+                .map(std::sync::Arc::unwrap_or_clone);
             let email = customer
                 .as_ref()
                 .and_then(|c| c.get("email"))
@@ -93,8 +93,7 @@ pub fn shop_orders(store: &Store) -> Vec<ShopOrder> {
                 .and_then(|c| c.get("customerId"))
                 .and_then(Value::as_str)
                 .and_then(|cid| store.get("customer", cid))
-                .and_then(|c| c.get("guest"))
-                .and_then(Value::as_bool)
+                .and_then(|c| c.get("guest").and_then(Value::as_bool))
                 .unwrap_or(false);
             ShopOrder {
                 number: o

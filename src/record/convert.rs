@@ -363,7 +363,7 @@ mod tests {
         let mut rows: Vec<_> = store.rows("order").collect();
         rows.sort_by_key(|o| o["orderNumber"].as_str().unwrap().to_string());
         rows.into_iter()
-            .map(|o| render::row_json(store, "order", o, &c))
+            .map(|o| render::row_json(store, "order", &o, &c))
             .collect()
     }
 
@@ -507,7 +507,7 @@ mod tests {
         let c = crate::twin::shopware::criteria::parse(&json!({"associations": {"tax": {}}})).unwrap();
         let all: Vec<_> = store
             .rows("product")
-            .filter_map(|p| product(&render::row_json(&store, "product", p, &c)))
+            .filter_map(|p| product(&render::row_json(&store, "product", &p, &c)))
             .collect();
         assert_eq!(all.len(), store.len("product"));
         let variant = all.iter().find(|(_, parent, _)| parent.is_some()).unwrap();
@@ -524,7 +524,7 @@ mod tests {
         assert!(simple.2.price.unwrap().gross > 0.0);
         let currencies: Vec<_> = store
             .rows("currency")
-            .filter_map(|r| currency(&Value::Object(r.clone())))
+            .filter_map(|r| currency(&Value::Object((*r).clone())))
             .collect();
         let eur = currencies.iter().find(|c| c.iso_code == "EUR").unwrap();
         assert!(eur.system_default);

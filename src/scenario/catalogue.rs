@@ -294,7 +294,7 @@ mod tests {
 
     fn stock_of(store: &Store, number: &str) -> i64 {
         let id = store.product_by_number(number).unwrap();
-        store.get("product", id).unwrap()["stock"].as_i64().unwrap()
+        store.get("product", &id).unwrap()["stock"].as_i64().unwrap()
     }
 
     #[test]

@@ -425,7 +425,7 @@ fn put_currency(shop: &mut Store, c: &CurrencySnapshot, created: &str) {
             .unwrap_or_else(|| fixed_id(&format!("currency:{}", c.iso_code)))
     };
     let position = shop.len("currency") + 1;
-    let existing = shop.get("currency", &id).cloned();
+    let existing = shop.get("currency", &id).map(std::sync::Arc::unwrap_or_clone);
     let mut row = existing.unwrap_or_else(|| {
         obj(json!({
             "id": id, "name": c.iso_code, "shortName": c.iso_code, "symbol": c.iso_code, "position": position,
@@ -578,7 +578,7 @@ mod tests {
         assert!(!erp.contains_key("P-1"), "a parent is not an item");
 
         // The shop: inheritance resolved by the checkout, closeout availability derived.
-        let stock_row = |n: &str| b.shop.get("product", b.shop.product_by_number(n).unwrap()).unwrap();
+        let stock_row = |n: &str| b.shop.get("product", &b.shop.product_by_number(n).unwrap()).unwrap();
         assert_eq!(stock_row("P-1.2")["available"], json!(false));
         assert_eq!(stock_row("P-1.1")["available"], json!(true));
         let TraceEvent::PlaceOrder { cart: c, .. } = &events[6] else {
@@ -636,7 +636,7 @@ mod tests {
             },
             "2026-01-01T00:00:00.000+00:00",
         );
-        let chf: Vec<&Row> = shop.rows("currency").filter(|r| r["isoCode"] == json!("CHF")).collect();
+        let chf: Vec<_> = shop.rows("currency").filter(|r| r["isoCode"] == json!("CHF")).collect();
         assert_eq!(chf.len(), 1, "one CHF row");
         assert_eq!(chf[0]["id"], json!(CURRENCY_EUR));
         assert_eq!(chf[0]["totalRounding"]["interval"], json!(0.05));

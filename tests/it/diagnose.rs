@@ -35,7 +35,7 @@ async fn unmapped_skus_are_one_finding_each_with_the_orders_they_block() {
     let stock_of = |n: &str| {
         store
             .product_by_number(n)
-            .and_then(|id| store.get("product", id))
+            .and_then(|id| store.get("product", &id))
             .and_then(|p| p["stock"].as_i64())
             .unwrap_or(0)
     };

@@ -122,7 +122,7 @@ fn cart(customer: CartCustomer, lines: Vec<CartLine>, promotion: Option<CartProm
 }
 
 fn stock(store: &Store, n: &str) -> i64 {
-    store.get("product", store.product_by_number(n).unwrap()).unwrap()["stock"]
+    store.get("product", &store.product_by_number(n).unwrap()).unwrap()["stock"]
         .as_i64()
         .unwrap()
 }
@@ -437,8 +437,8 @@ fn guest_of(store: &Store, order: &Row) -> bool {
 }
 
 /// The shop's orders placed in `[from, to)`, oldest first.
-fn orders_between(store: &Store, from: OffsetDateTime, to: OffsetDateTime) -> Vec<&Row> {
-    let mut v: Vec<&Row> = store
+fn orders_between(store: &Store, from: OffsetDateTime, to: OffsetDateTime) -> Vec<Arc<Row>> {
+    let mut v: Vec<Arc<Row>> = store
         .rows("order")
         .filter(|o| (from..to).contains(&placed_at(o)))
         .collect();
@@ -476,7 +476,7 @@ fn a_recorded_window_holds_its_orders_and_only_those_with_timing_shapes_and_star
         assert_eq!(*at_ms, ms(from, placed_at(o)), "order {n}: time offset from --from");
         assert_eq!(cart_units(c), order_units(&store, o), "order {n}: SKUs and quantities");
         assert_eq!(c.customer.guest, guest_of(&store, o), "order {n}: guest");
-        let lines: Vec<&Row> = store
+        let lines: Vec<Arc<Row>> = store
             .ids_by_fk("order_line_item", "orderId", o["id"].as_str().unwrap())
             .iter()
             .map(|id| store.get("order_line_item", id).unwrap())
@@ -541,7 +541,7 @@ fn a_recorded_window_holds_its_orders_and_only_those_with_timing_shapes_and_star
         .map(|(i, _)| i)
         .collect();
     assert_eq!(cancelled.len(), 1);
-    let o = expected[cancelled[0]];
+    let o = &expected[cancelled[0]];
     assert_eq!(
         cancels,
         vec![(ms(from, instant(o["updatedAt"].as_str().unwrap())), cancelled[0] as u64)]
@@ -564,8 +564,8 @@ fn a_recorded_window_holds_its_orders_and_only_those_with_timing_shapes_and_star
     assert_eq!(header.len(), store.len("product"));
     let mut taken: BTreeMap<String, i64> = BTreeMap::new();
     for o in store.rows("order").filter(|o| placed_at(o) >= from) {
-        if state_of(&store, o) != "cancelled" {
-            for (sku, n) in order_units(&store, o) {
+        if state_of(&store, &o) != "cancelled" {
+            for (sku, n) in order_units(&store, &o) {
                 *taken.entry(sku).or_default() += n;
             }
         }
@@ -759,7 +759,7 @@ fn a_recorded_trace_replays_with_the_same_orders_and_ends_with_the_stock_of_the_
     // Same orders: timing, SKUs and quantities, line kinds, money, guests, states.
     let again = replay.read();
     let epoch = default_epoch();
-    let mut replayed: Vec<&Row> = again.rows("order").collect();
+    let mut replayed: Vec<Arc<Row>> = again.rows("order").collect();
     replayed.sort_by_key(|o| (placed_at(o), o["orderNumber"].as_str().unwrap().to_string()));
     assert_eq!(replayed.len(), original.len());
     let kinds = |s: &Store, o: &Row| -> Vec<String> {
@@ -798,7 +798,7 @@ fn a_recorded_trace_replays_with_the_same_orders_and_ends_with_the_stock_of_the_
             .unwrap()
             .to_lowercase()
     };
-    let pairs = |s: &Store, os: &[&Row]| -> Vec<bool> {
+    let pairs = |s: &Store, os: &[Arc<Row>]| -> Vec<bool> {
         let e: Vec<String> = os.iter().map(|o| email(s, o)).collect();
         (0..e.len())
             .flat_map(|i| (0..e.len()).map(move |j| (i, j)))
@@ -811,8 +811,8 @@ fn a_recorded_trace_replays_with_the_same_orders_and_ends_with_the_stock_of_the_
     // (now, plus what orders placed after --to took).
     let mut later: BTreeMap<String, i64> = BTreeMap::new();
     for o in store.rows("order").filter(|o| placed_at(o) >= to) {
-        if state_of(&store, o) != "cancelled" {
-            for (sku, n) in order_units(&store, o) {
+        if state_of(&store, &o) != "cancelled" {
+            for (sku, n) in order_units(&store, &o) {
                 *later.entry(sku).or_default() += n;
             }
         }

@@ -42,6 +42,7 @@
 //! Shopware. Every product also respects `minPurchase` and `maxPurchase`
 //! (default 100, `core.cart.maxQuantity`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rand::Rng;
@@ -377,7 +378,8 @@ fn currency(store: &Store, iso: &str) -> Result<Currency, CheckoutError> {
 
 /// The product's unit price in the cart's currency and price mode, item-rounded.
 fn unit_price(store: &Store, row: &Row, cur: &Currency, status: TaxStatus) -> Option<i64> {
-    let prices = stock::inherited(store, row, "price")?.as_array()?;
+    let prices = stock::inherited(store, row, "price")?;
+    let prices = prices.as_array()?;
     let field = if status == TaxStatus::Gross { "gross" } else { "net" };
     let own = prices
         .iter()
@@ -401,7 +403,8 @@ fn product_info(store: &Store, number: &str, cur: &Currency, status: TaxStatus) 
     let unknown = || CheckoutError::UnknownProduct(number.to_string());
     let id = store.product_by_number(number).ok_or_else(unknown)?.to_string();
     let row = store.get("product", &id).ok_or_else(unknown)?;
-    let active = stock::inherited(store, row, "active")
+    let active = stock::inherited(store, &row, "active")
+        .as_deref()
         .and_then(Value::as_bool)
         .unwrap_or(true);
     if !active {
@@ -411,27 +414,30 @@ fn product_info(store: &Store, number: &str, cur: &Currency, status: TaxStatus) 
         return Err(CheckoutError::NotBuyable(number.to_string()));
     }
     let unpriced = || CheckoutError::Unpriced(number.to_string());
-    let tax_id = stock::inherited(store, row, "taxId")
+    let tax_id = stock::inherited(store, &row, "taxId")
+        .as_deref()
         .and_then(Value::as_str)
         .ok_or_else(unpriced)?
         .to_string();
     let rate = store
         .get("tax", &tax_id)
-        .and_then(|t| t.get("taxRate"))
-        .and_then(Value::as_f64)
+        .and_then(|t| t.get("taxRate").and_then(Value::as_f64))
         .ok_or_else(unpriced)?;
-    let unit = unit_price(store, row, cur, status).ok_or_else(unpriced)?;
-    let name = stock::inherited(store, row, "name")
+    let unit = unit_price(store, &row, cur, status).ok_or_else(unpriced)?;
+    let name = stock::inherited(store, &row, "name")
+        .as_deref()
         .and_then(Value::as_str)
         .unwrap_or(number)
         .to_string();
-    let closeout = stock::is_closeout(store, row);
+    let closeout = stock::is_closeout(store, &row);
     let stock_now = row.get("stock").and_then(Value::as_i64).unwrap_or(0);
     let parent_id = row.get("parentId").and_then(Value::as_str).map(str::to_string);
-    let template_id = stock::inherited(store, row, "swagCustomizedProductsTemplateId")
+    let template_id = stock::inherited(store, &row, "swagCustomizedProductsTemplateId")
+        .as_deref()
         .and_then(Value::as_str)
         .map(str::to_string);
-    let purchase_prices = stock::inherited(store, row, "purchasePrices")
+    let purchase_prices = stock::inherited(store, &row, "purchasePrices")
+        .as_deref()
         .cloned()
         .unwrap_or(Value::Null);
     let option_ids = row.get("optionIds").cloned().unwrap_or(Value::Null);
@@ -445,14 +451,14 @@ fn product_info(store: &Store, number: &str, cur: &Currency, status: TaxStatus) 
         .collect();
     let payload = json!({
         "isCloseout": closeout,
-        "customFields": stock::inherited(store, row, "customFields").cloned().unwrap_or(json!({})),
+        "customFields": stock::inherited(store, &row, "customFields").map(Cow::into_owned).unwrap_or(json!({})),
         "createdAt": row.get("createdAt").cloned().unwrap_or(Value::Null),
         "releaseDate": null,
         "isNew": false,
         "markAsTopseller": false,
         "purchasePrices": serde_json::to_string(&purchase_prices).unwrap_or_default(),
         "productNumber": number,
-        "manufacturerId": stock::inherited(store, row, "manufacturerId").cloned().unwrap_or(Value::Null),
+        "manufacturerId": stock::inherited(store, &row, "manufacturerId").map(Cow::into_owned).unwrap_or(Value::Null),
         "taxId": tax_id,
         "tagIds": null,
         "categoryIds": null,
@@ -480,13 +486,15 @@ fn product_info(store: &Store, number: &str, cur: &Currency, status: TaxStatus) 
 /// (possibly stale) `available` flag. Non-closeout products sell regardless of stock.
 fn check_quantities(store: &Store, wanted: &BTreeMap<String, i64>) -> Result<(), CheckoutError> {
     for (number, &qty) in wanted {
-        let Some(row) = store.product_by_number(number).and_then(|id| store.get("product", id)) else {
+        let Some(row) = store.product_by_number(number).and_then(|id| store.get("product", &id)) else {
             return Err(CheckoutError::UnknownProduct(number.clone()));
         };
-        let min = stock::inherited(store, row, "minPurchase")
+        let min = stock::inherited(store, &row, "minPurchase")
+            .as_deref()
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        let max = stock::inherited(store, row, "maxPurchase")
+        let max = stock::inherited(store, &row, "maxPurchase")
+            .as_deref()
             .and_then(Value::as_i64)
             .unwrap_or(MAX_QUANTITY);
         if qty < min {
@@ -496,7 +504,7 @@ fn check_quantities(store: &Store, wanted: &BTreeMap<String, i64>) -> Result<(),
                 reason: format!("below minPurchase {min}"),
             });
         }
-        if stock::is_closeout(store, row) {
+        if stock::is_closeout(store, &row) {
             let available = row.get("available").and_then(Value::as_bool).unwrap_or(false);
             let in_stock = row.get("stock").and_then(Value::as_i64).unwrap_or(0);
             if !available {
@@ -899,7 +907,7 @@ pub fn build_order(store: &Store, cart: &Cart, ctx: BuildContext<'_>) -> Result<
     } else {
         store
             .customers_with_email(&c.email)
-            .filter_map(|id| store.get("customer", id))
+            .filter_map(|id| store.get("customer", &id))
             .find(|r| r.get("guest").and_then(Value::as_bool) != Some(true))
     };
     let (customer_id, customer_number, new_customer) = match existing {
@@ -1427,7 +1435,7 @@ mod tests {
             err(&s, vec![p("SW10001", 1)]),
             CheckoutError::NotAvailable("SW10001".into())
         );
-        let stock = s.get("product", s.product_by_number("SW10002").unwrap()).unwrap()["stock"]
+        let stock = s.get("product", &s.product_by_number("SW10002").unwrap()).unwrap()["stock"]
             .as_i64()
             .unwrap();
         assert_eq!(
@@ -1440,7 +1448,7 @@ mod tests {
         );
         assert!(build(&s, &cart(vec![p("SW10002", stock)])).is_ok());
         // Closeout inherited from the parent by the variant.
-        let v = s.get("product", s.product_by_number("SW10005.1").unwrap()).unwrap()["stock"]
+        let v = s.get("product", &s.product_by_number("SW10005.1").unwrap()).unwrap()["stock"]
             .as_i64()
             .unwrap();
         assert!(matches!(
@@ -1535,13 +1543,16 @@ mod tests {
         assert_eq!(s.len("order"), 4);
         // Orders are complete: customer, address, delivery, transaction.
         let o = s.rows("order").next().unwrap();
-        let oc = s.values_at("order", o, "orderCustomer.email");
+        let oc = s.values_at("order", &o, "orderCustomer.email");
         assert_eq!(oc.len(), 1);
-        assert_eq!(s.values_at("order", o, "billingAddress.city"), vec![&json!("Berlin")]);
-        assert_eq!(s.values_at("order", o, "deliveries.trackingCodes").len(), 1);
         assert_eq!(
-            s.values_at("order", o, "transactions.stateMachineState.technicalName"),
-            vec![&json!("open")]
+            s.values_at("order", &o, "billingAddress.city"),
+            vec![Cow::<Value>::Owned(json!("Berlin"))]
+        );
+        assert_eq!(s.values_at("order", &o, "deliveries.trackingCodes").len(), 1);
+        assert_eq!(
+            s.values_at("order", &o, "transactions.stateMachineState.technicalName"),
+            vec![Cow::<Value>::Owned(json!("open"))]
         );
     }
 

@@ -4,6 +4,7 @@
 //! fields per `apiAlias` in both.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -128,7 +129,7 @@ impl<'a> JsonApi<'a> {
                 continue;
             };
             let related = self.store.related(row, assoc);
-            let rows: Vec<&Row> = if assoc.is_many() {
+            let rows: Vec<Arc<Row>> = if assoc.is_many() {
                 search::run(self.store, assoc.to, related, sub).rows
             } else {
                 related.into_iter().take(1).collect()

@@ -5,6 +5,7 @@
 //! answer held back by its queueing plus service time. Observations are stamped
 //! with the time the answer becomes visible (the end of its service time).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -550,8 +551,8 @@ impl ShopwareTwin {
         };
         let c = Criteria::default();
         let doc = match format {
-            Format::Json => render::detail_json(&store, entity, row, &c),
-            Format::JsonApi => render::detail_jsonapi(&store, entity, row, &c, base),
+            Format::Json => render::detail_json(&store, entity, &row, &c),
+            Format::JsonApi => render::detail_jsonapi(&store, entity, &row, &c, base),
         };
         Handled::new(
             TwinResponse::json_typed(200, &doc, format.content_type()),
@@ -621,7 +622,7 @@ impl ShopwareTwin {
         let mut errs = Vec::new();
         let mut fields = fields.clone();
         fields.insert("id".into(), json!(id));
-        write::validate_record(&store, entity, &fields, Some(existing), "", &mut errs);
+        write::validate_record(&store, entity, &fields, Some(&existing), "", &mut errs);
         if !errs.is_empty() {
             return Handled::new(errors_response(400, &errs), Duration::ZERO);
         }
@@ -633,7 +634,7 @@ impl ShopwareTwin {
             .query_param("_response")
             .is_some_and(|v| v == "1" || v == "true" || v == "detail")
         {
-            let row = store.get(entity, id).cloned().unwrap_or_default();
+            let row = store.get(entity, id).map(Arc::unwrap_or_clone).unwrap_or_default();
             TwinResponse::json(200, &render::detail_json(&store, entity, &row, &Criteria::default()))
         } else {
             TwinResponse::new(204)
@@ -681,7 +682,7 @@ impl ShopwareTwin {
                 let store = self.read();
                 let doc = store
                     .get("state_machine_state", &state)
-                    .map_or(Value::Null, |r| Value::Object(r.clone()));
+                    .map_or(Value::Null, |r| Value::Object(Arc::unwrap_or_clone(r)));
                 TwinResponse::json(200, &doc)
             }
             Err(e) => e.response(),
@@ -824,10 +825,8 @@ pub fn sku_quantities(store: &Store, order_id: &str) -> Vec<SkuQty> {
         .map(|(pid, qty)| SkuQty {
             sku: store
                 .get("product", &pid)
-                .and_then(|p| p.get("productNumber"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+                .and_then(|p| p.get("productNumber").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default(),
             qty,
         })
         .collect()

@@ -285,9 +285,7 @@ pub fn possible(machine: &Machine, from: &str) -> Vec<String> {
 pub fn technical_name(store: &Store, state_id: &str) -> Option<String> {
     store
         .get("state_machine_state", state_id)
-        .and_then(|r| r.get("technicalName"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+        .and_then(|r| r.get("technicalName").and_then(Value::as_str).map(str::to_string))
 }
 
 #[cfg(test)]

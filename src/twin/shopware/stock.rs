@@ -7,21 +7,24 @@
 //! product is always available. Shopware recomputes `available` only when the
 //! product indexer runs, so a write with indexing disabled leaves it stale.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Value};
 
 use super::store::{Row, Store};
 
 /// A product field, falling back to the parent's value when the variant's is
 /// null (Shopware's inheritance).
-pub fn inherited<'a>(store: &'a Store, row: &'a Row, field: &str) -> Option<&'a Value> {
+pub fn inherited<'a>(store: &Store, row: &'a Row, field: &str) -> Option<Cow<'a, Value>> {
     match row.get(field) {
-        Some(v) if !v.is_null() => Some(v),
+        Some(v) if !v.is_null() => Some(Cow::Borrowed(v)),
         _ => row
             .get("parentId")
             .and_then(Value::as_str)
             .and_then(|p| store.get("product", p))
-            .and_then(|parent| parent.get(field))
-            .filter(|v| !v.is_null()),
+            .and_then(|parent| parent.get(field).cloned())
+            .filter(|v| !v.is_null())
+            .map(Cow::Owned),
     }
 }
 
@@ -29,6 +32,7 @@ pub fn inherited<'a>(store: &'a Store, row: &'a Row, field: &str) -> Option<&'a 
 /// `IFNULL(cl, parent.cl) * stock >= IFNULL(cl, parent.cl) * IFNULL(minPurchase, parent.minPurchase)`
 pub fn compute_available(store: &Store, row: &Row) -> bool {
     let closeout = inherited(store, row, "isCloseout")
+        .as_deref()
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if !closeout {
@@ -36,6 +40,7 @@ pub fn compute_available(store: &Store, row: &Row) -> bool {
     }
     let stock = row.get("stock").and_then(Value::as_i64).unwrap_or(0);
     let min = inherited(store, row, "minPurchase")
+        .as_deref()
         .and_then(Value::as_i64)
         .unwrap_or(1);
     stock >= min
@@ -44,6 +49,7 @@ pub fn compute_available(store: &Store, row: &Row) -> bool {
 /// Is the product a closeout product (own or inherited flag)?
 pub fn is_closeout(store: &Store, row: &Row) -> bool {
     inherited(store, row, "isCloseout")
+        .as_deref()
         .and_then(Value::as_bool)
         .unwrap_or(false)
 }
@@ -87,8 +93,7 @@ pub fn set_stock(store: &mut Store, product_id: &str, stock: i64, reindex: bool)
     }
     let available = store
         .get("product", product_id)
-        .and_then(|r| r.get("available"))
-        .and_then(Value::as_bool)
+        .and_then(|r| r.get("available").and_then(Value::as_bool))
         .unwrap_or(false);
     Some(StockChange {
         product_number: number,
@@ -104,7 +109,7 @@ pub fn reindex_available(store: &mut Store, product_id: &str) {
     ids.extend(store.ids_by_fk("product", "parentId", product_id));
     for id in ids {
         if let Some(row) = store.get("product", &id) {
-            let a = compute_available(store, row);
+            let a = compute_available(store, &row);
             store.set_field("product", &id, "available", json!(a));
         }
     }
@@ -139,10 +144,10 @@ mod tests {
     fn closeout_is_inherited_and_gates_availability() {
         let s = shop();
         let v = s.get("product", "v").unwrap();
-        assert!(is_closeout(&s, v));
-        assert!(!compute_available(&s, v));
+        assert!(is_closeout(&s, &v));
+        assert!(!compute_available(&s, &v));
         assert!(
-            compute_available(&s, s.get("product", "n").unwrap()),
+            compute_available(&s, &s.get("product", "n").unwrap()),
             "non-closeout is always available"
         );
     }

@@ -1,18 +1,24 @@
 //! The Shopware twin's data: entity tables of JSON rows, foreign-key indexes and
 //! the association map, a small stand-in for Shopware's DAL.
 //!
+//! Rows are kept packed (see [`super::packed`]) and decoded on each read, so
+//! reads hand out owned rows (`Arc<Row>`), not references into the store.
+//!
 //! Rows are stored as the Admin API shows them (camelCase JSON objects), so
 //! search filters with dot paths, `includes` and sync upserts of any field work
 //! the same way for every entity. Rows are kept in a `BTreeMap` by id: Shopware
 //! ids are random, so id order is as arbitrary as Shopware's "no default sort"
 //! while staying deterministic for one seed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// One row: a JSON object with at least an `id`.
-pub type Row = Map<String, Value>;
+use super::packed::{Codec, Key, Packed, DICT_ROWS};
+
+pub use super::packed::Row;
 
 /// Entities the twin knows, by their snake_case DAL name.
 pub const ENTITIES: &[&str] = &[
@@ -227,9 +233,58 @@ pub fn url_name(entity: &str) -> String {
 
 #[derive(Debug, Default)]
 struct Table {
-    rows: BTreeMap<String, Row>,
-    /// fk field -> fk value -> ids
-    fk: BTreeMap<&'static str, BTreeMap<String, BTreeSet<String>>>,
+    rows: BTreeMap<Key, Packed>,
+    /// fk field -> (fk value, id)
+    fk: BTreeMap<&'static str, BTreeSet<(Key, Key)>>,
+    codec: Codec,
+    /// Rows written most recently, oldest first: they stay decoded until
+    /// [`FRESH_ROWS`] newer writes push them out (a key may appear twice).
+    fresh: VecDeque<Key>,
+}
+
+/// Recently written rows a table keeps decoded: a stock write reads and
+/// rewrites its product, and the export reads orders soon after checkout.
+const FRESH_ROWS: usize = 256;
+
+impl Table {
+    fn get(&self, id: &str) -> Option<Arc<Row>> {
+        self.rows.get(&Key::new(id)).map(|p| self.codec.unpack(p))
+    }
+
+    /// Stores a row decoded, as the newest fresh one, and packs the row that
+    /// falls out of the fresh window. The table builds its dictionary from its
+    /// first [`DICT_ROWS`] rows; smaller tables are never packed.
+    fn insert(&mut self, key: Key, row: Row) {
+        self.rows.insert(key.clone(), Packed::Plain(Arc::new(row)));
+        self.fresh.push_back(key);
+        if !self.codec.packing() && self.rows.len() >= DICT_ROWS {
+            let samples: Vec<Arc<Row>> = self.rows.values().map(|p| self.codec.unpack(p)).collect();
+            self.codec.train(samples.iter().map(Arc::as_ref));
+        }
+        while self.fresh.len() > FRESH_ROWS {
+            let Some(old) = self.fresh.pop_front() else { break };
+            if !self.codec.packing() {
+                continue;
+            }
+            if let Some(p @ Packed::Plain(_)) = self.rows.get_mut(&old) {
+                let Packed::Plain(r) = std::mem::replace(
+                    p,
+                    Packed::Zstd {
+                        len: 0,
+                        bytes: Box::default(),
+                    },
+                ) else {
+                    unreachable!("matched as plain")
+                };
+                *p = self.codec.pack(Arc::unwrap_or_clone(r));
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Row> {
+        let p = self.rows.remove(&Key::new(id))?;
+        Some(Arc::unwrap_or_clone(self.codec.unpack(&p)))
+    }
 }
 
 /// All tables.
@@ -237,14 +292,17 @@ struct Table {
 pub struct Store {
     tables: BTreeMap<&'static str, Table>,
     /// `product.productNumber` -> id (unique in Shopware).
-    product_numbers: BTreeMap<String, String>,
+    product_numbers: BTreeMap<Box<str>, Key>,
     /// `order.orderNumber` -> id (unique per sales channel; one channel here).
-    order_numbers: BTreeMap<String, String>,
+    order_numbers: BTreeMap<Box<str>, Key>,
     /// `order.createdAt` as an instant (unix ns) with the id, so the export's
     /// `createdAt >= watermark` search reads the newest orders, not the table.
-    order_created: BTreeSet<(i128, String)>,
-    /// `customer.email` -> ids (guests reuse emails, so not unique).
-    customer_emails: BTreeMap<String, BTreeSet<String>>,
+    order_created: BTreeSet<(i128, Key)>,
+    /// `customer.email` with the id (guests reuse emails, so not unique).
+    customer_emails: BTreeSet<(Box<str>, Key)>,
+    /// Products whose `available` is `false`: the stale-closeout check asks
+    /// for them, and they are a few percent of a catalogue.
+    unavailable_products: BTreeSet<Key>,
 }
 
 /// Unique fields with an index: (entity, field).
@@ -263,7 +321,7 @@ impl Store {
         for e in ENTITIES {
             let mut t = Table::default();
             for fk in indexed_fks(e) {
-                t.fk.insert(fk, BTreeMap::new());
+                t.fk.insert(fk, BTreeSet::new());
             }
             s.tables.insert(e, t);
         }
@@ -282,12 +340,13 @@ impl Store {
             .unwrap_or_else(|| panic!("unknown entity '{entity}' (a bug in the twin)"))
     }
 
-    pub fn get(&self, entity: &str, id: &str) -> Option<&Row> {
-        self.table(entity).rows.get(id)
+    /// The row of `entity` with this id, decoded.
+    pub fn get(&self, entity: &str, id: &str) -> Option<Arc<Row>> {
+        self.table(entity).get(id)
     }
 
     pub fn contains(&self, entity: &str, id: &str) -> bool {
-        self.table(entity).rows.contains_key(id)
+        self.table(entity).rows.contains_key(&Key::new(id))
     }
 
     pub fn len(&self, entity: &str) -> usize {
@@ -298,19 +357,32 @@ impl Store {
         self.len(entity) == 0
     }
 
-    /// All rows of an entity in id order.
-    pub fn rows<'a>(&'a self, entity: &str) -> impl Iterator<Item = &'a Row> + 'a {
-        self.table(entity).rows.values()
+    /// All rows of an entity in id order, decoded one at a time.
+    pub fn rows<'a>(&'a self, entity: &str) -> impl Iterator<Item = Arc<Row>> + 'a {
+        let t = self.table(entity);
+        t.rows.values().map(|p| t.codec.unpack(p))
     }
 
-    /// Ids of rows of `entity` whose indexed `fk` equals `value`.
+    /// All ids of an entity in id order.
+    pub fn ids<'a>(&'a self, entity: &str) -> impl Iterator<Item = String> + 'a {
+        self.table(entity).rows.keys().map(Key::as_string)
+    }
+
+    /// Bytes the packed rows of `entity` hold (decoded tables count 0).
+    pub fn packed_bytes(&self, entity: &str) -> usize {
+        self.table(entity).rows.values().map(Codec::heap_bytes).sum()
+    }
+
+    /// Ids of rows of `entity` whose indexed `fk` equals `value`, in id order.
     pub fn ids_by_fk(&self, entity: &str, fk: &str, value: &str) -> Vec<String> {
-        self.table(entity)
-            .fk
-            .get(fk)
-            .and_then(|m| m.get(value))
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default()
+        let Some(set) = self.table(entity).fk.get(fk) else {
+            return Vec::new();
+        };
+        let v = Key::new(value);
+        set.range((v.clone(), Key::min())..)
+            .take_while(|(f, _)| *f == v)
+            .map(|(_, id)| id.as_string())
+            .collect()
     }
 
     /// Whether `entity` indexes the foreign key `fk`.
@@ -318,38 +390,33 @@ impl Store {
         self.table(entity).fk.contains_key(fk)
     }
 
-    /// Like [`Store::ids_by_fk`], borrowing the ids.
-    pub fn ids_by_fk_ref<'a>(&'a self, entity: &str, fk: &str, value: &str) -> Vec<&'a str> {
-        self.table(entity)
-            .fk
-            .get(fk)
-            .and_then(|m| m.get(value))
-            .map(|s| s.iter().map(String::as_str).collect())
-            .unwrap_or_default()
-    }
-
     /// The product id for a productNumber.
-    pub fn product_by_number(&self, number: &str) -> Option<&str> {
-        self.product_numbers.get(number).map(String::as_str)
+    pub fn product_by_number(&self, number: &str) -> Option<String> {
+        self.product_numbers.get(number).map(Key::as_string)
     }
 
     /// The id of the row whose unique `field` (see [`UNIQUE_FIELDS`]) is `value`;
     /// `None` when the field has no index or no row has the value.
-    pub fn id_by_unique(&self, entity: &str, field: &str, value: &str) -> Option<&str> {
+    pub fn id_by_unique(&self, entity: &str, field: &str, value: &str) -> Option<String> {
         let map = match (entity, field) {
             ("product", "productNumber") => &self.product_numbers,
             ("order", "orderNumber") => &self.order_numbers,
             _ => return None,
         };
-        map.get(value).map(String::as_str)
+        map.get(value).map(Key::as_string)
     }
 
     /// Ids of customers with this email, in id order (the order of a scan).
-    pub fn customers_with_email(&self, email: &str) -> impl Iterator<Item = &str> {
+    pub fn customers_with_email<'a>(&'a self, email: &'a str) -> impl Iterator<Item = String> + 'a {
         self.customer_emails
-            .get(email)
-            .into_iter()
-            .flat_map(|ids| ids.iter().map(String::as_str))
+            .range((Box::<str>::from(email), Key::min())..)
+            .take_while(move |(e, _)| &**e == email)
+            .map(|(_, id)| id.as_string())
+    }
+
+    /// Ids of products whose `available` flag is `false`, in id order.
+    pub fn unavailable_products(&self) -> Vec<String> {
+        self.unavailable_products.iter().map(Key::as_string).collect()
     }
 
     /// Whether `entity.field` has a unique index.
@@ -358,15 +425,18 @@ impl Store {
     }
 
     /// Ids of orders created within `[lo, hi]` (unix ns, inclusive; open ends
-    /// unbounded), from the `createdAt` index, in no particular order. Orders
-    /// without a parseable `createdAt` are never returned: callers use this
-    /// only for range filters, which such rows cannot match.
-    pub fn orders_created_between(&self, lo: Option<i128>, hi: Option<i128>) -> Vec<&str> {
+    /// unbounded), from the `createdAt` index, oldest first (ties in id order).
+    /// Orders without a parseable `createdAt` are never returned: callers use
+    /// this only for range filters, which such rows cannot match.
+    pub fn orders_created_between(&self, lo: Option<i128>, hi: Option<i128>) -> Vec<String> {
         use std::ops::Bound::{Excluded, Included, Unbounded};
-        let lo = lo.map_or(Unbounded, |t| Included((t, String::new())));
+        let lo = lo.map_or(Unbounded, |t| Included((t, Key::min())));
         // Every (t, id) with an instant of at most `t` sorts before (t + 1, "").
-        let hi = hi.map_or(Unbounded, |t| Excluded((t + 1, String::new())));
-        self.order_created.range((lo, hi)).map(|(_, id)| id.as_str()).collect()
+        let hi = hi.map_or(Unbounded, |t| Excluded((t + 1, Key::min())));
+        self.order_created
+            .range((lo, hi))
+            .map(|(_, id)| id.as_string())
+            .collect()
     }
 
     /// Inserts or replaces a whole row (its `id` field is the key).
@@ -376,16 +446,16 @@ impl Store {
             .and_then(Value::as_str)
             .expect("rows carry a string id")
             .to_string();
-        if let Some(old) = self.table_mut(entity).rows.remove(&id) {
+        if let Some(old) = self.table_mut(entity).remove(&id) {
             self.unindex_row(entity, &id, &old);
         }
         self.index(entity, &id, &row);
-        self.table_mut(entity).rows.insert(id, row);
+        self.table_mut(entity).insert(Key::new(&id), row);
     }
 
     /// Merges `fields` into an existing row; returns false if there is none.
     pub fn update(&mut self, entity: &'static str, id: &str, fields: &Row) -> bool {
-        let Some(mut row) = self.table_mut(entity).rows.remove(id) else {
+        let Some(mut row) = self.table_mut(entity).remove(id) else {
             return false;
         };
         self.unindex_row(entity, id, &row);
@@ -393,107 +463,90 @@ impl Store {
             row.insert(k.clone(), v.clone());
         }
         self.index(entity, id, &row);
-        self.table_mut(entity).rows.insert(id.to_string(), row);
+        self.table_mut(entity).insert(Key::new(id), row);
         true
     }
 
-    /// Sets one field of an existing row (not an indexed one).
+    /// Sets one field of an existing row.
     pub fn set_field(&mut self, entity: &'static str, id: &str, field: &str, value: Value) -> bool {
-        debug_assert!(
-            !(indexed_fks(entity).any(|f| f == field)
-                || Self::is_unique(entity, field)
-                || entity == "order" && field == "createdAt"
-                || entity == "customer" && field == "email")
-        );
-        match self.table_mut(entity).rows.get_mut(id) {
-            Some(row) => {
-                row.insert(field.to_string(), value);
-                true
-            }
-            None => false,
-        }
+        let mut fields = Row::new();
+        fields.insert(field.to_string(), value);
+        self.update(entity, id, &fields)
     }
 
     /// Removes a row; returns it if it existed.
     pub fn delete(&mut self, entity: &'static str, id: &str) -> Option<Row> {
-        let row = self.table_mut(entity).rows.remove(id)?;
+        let row = self.table_mut(entity).remove(id)?;
         self.unindex_row(entity, id, &row);
         Some(row)
     }
 
     fn index(&mut self, entity: &'static str, id: &str, row: &Row) {
+        let key = Key::new(id);
         if entity == "product" {
             if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
-                self.product_numbers.insert(n.to_string(), id.to_string());
+                self.product_numbers.insert(n.into(), key.clone());
+            }
+            if row.get("available") == Some(&Value::Bool(false)) {
+                self.unavailable_products.insert(key.clone());
             }
         }
         if entity == "customer" {
             if let Some(e) = row.get("email").and_then(Value::as_str) {
-                self.customer_emails
-                    .entry(e.to_string())
-                    .or_default()
-                    .insert(id.to_string());
+                self.customer_emails.insert((e.into(), key.clone()));
             }
         }
         if entity == "order" {
             if let Some(n) = row.get("orderNumber").and_then(Value::as_str) {
-                self.order_numbers.insert(n.to_string(), id.to_string());
+                self.order_numbers.insert(n.into(), key.clone());
             }
             if let Some(t) = instant(row.get("createdAt")) {
-                self.order_created.insert((t, id.to_string()));
+                self.order_created.insert((t, key.clone()));
             }
         }
         let t = self.table_mut(entity);
-        for (fk, map) in t.fk.iter_mut() {
+        for (fk, set) in t.fk.iter_mut() {
             if let Some(v) = row.get(*fk).and_then(Value::as_str) {
-                map.entry(v.to_string()).or_default().insert(id.to_string());
+                set.insert((Key::new(v), key.clone()));
             }
         }
     }
 
     fn unindex_row(&mut self, entity: &'static str, id: &str, row: &Row) {
+        let key = Key::new(id);
         if entity == "product" {
             if let Some(n) = row.get("productNumber").and_then(Value::as_str) {
-                if self.product_numbers.get(n).map(String::as_str) == Some(id) {
+                if self.product_numbers.get(n) == Some(&key) {
                     self.product_numbers.remove(n);
                 }
             }
+            self.unavailable_products.remove(&key);
         }
         if entity == "customer" {
             if let Some(e) = row.get("email").and_then(Value::as_str) {
-                if let Some(ids) = self.customer_emails.get_mut(e) {
-                    ids.remove(id);
-                    if ids.is_empty() {
-                        self.customer_emails.remove(e);
-                    }
-                }
+                self.customer_emails.remove(&(Box::<str>::from(e), key.clone()));
             }
         }
         if entity == "order" {
             if let Some(n) = row.get("orderNumber").and_then(Value::as_str) {
-                if self.order_numbers.get(n).map(String::as_str) == Some(id) {
+                if self.order_numbers.get(n) == Some(&key) {
                     self.order_numbers.remove(n);
                 }
             }
             if let Some(t) = instant(row.get("createdAt")) {
-                self.order_created.remove(&(t, id.to_string()));
+                self.order_created.remove(&(t, key.clone()));
             }
         }
         let t = self.table_mut(entity);
-        for (fk, map) in t.fk.iter_mut() {
+        for (fk, set) in t.fk.iter_mut() {
             if let Some(v) = row.get(*fk).and_then(Value::as_str) {
-                if let Some(set) = map.get_mut(v) {
-                    set.remove(id);
-                    if set.is_empty() {
-                        map.remove(v);
-                    }
-                }
+                set.remove(&(Key::new(v), key.clone()));
             }
         }
     }
 
     /// Rows reached from `row` (of `entity`) through association `assoc`.
-    pub fn related<'a>(&'a self, row: &Row, assoc: &Assoc) -> Vec<&'a Row> {
+    pub fn related(&self, row: &Row, assoc: &Assoc) -> Vec<Arc<Row>> {
         let id = row.get("id").and_then(Value::as_str).unwrap_or_default();
         match assoc.kind {
             Many { fk } | OneRev { fk } => self
@@ -511,11 +564,12 @@ impl Store {
     }
 
     /// Every value at a dot path (`lineItems.payload.productNumber`), following
-    /// associations; to-many steps fan out like a SQL join.
-    pub fn values_at<'a>(&'a self, entity: &str, row: &'a Row, path: &str) -> Vec<&'a Value> {
+    /// associations; to-many steps fan out like a SQL join. Values of `row`
+    /// itself are borrowed, values of associated rows copied.
+    pub fn values_at<'a>(&self, entity: &str, row: &'a Row, path: &str) -> Vec<Cow<'a, Value>> {
         // A plain field (`stock`, `available`): most filters, on every row of a scan.
         if !path.contains('.') && association(entity, path).is_none() {
-            return row.get(path).into_iter().collect();
+            return row.get(path).map(Cow::Borrowed).into_iter().collect();
         }
         let segments: Vec<&str> = path.split('.').collect();
         let mut out = Vec::new();
@@ -523,7 +577,7 @@ impl Store {
         out
     }
 
-    fn walk<'a>(&'a self, entity: &str, row: &'a Row, segs: &[&str], out: &mut Vec<&'a Value>) {
+    fn walk<'a>(&self, entity: &str, row: &'a Row, segs: &[&str], out: &mut Vec<Cow<'a, Value>>) {
         let Some((first, rest)) = segs.split_first() else {
             return;
         };
@@ -536,10 +590,12 @@ impl Store {
                 if rest.is_empty() {
                     // Filtering on an association itself compares its id.
                     if let Some(id) = r.get("id") {
-                        out.push(id);
+                        out.push(Cow::Owned(id.clone()));
                     }
                 } else {
-                    self.walk(assoc.to, r, rest, out);
+                    let mut inner = Vec::new();
+                    self.walk(assoc.to, &r, rest, &mut inner);
+                    out.extend(inner.into_iter().map(|v| Cow::Owned(v.into_owned())));
                 }
             }
             return;
@@ -551,9 +607,9 @@ impl Store {
 }
 
 /// Follows plain JSON fields (`payload.productNumber`), fanning out over arrays.
-fn json_walk<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<&'a Value>) {
+fn json_walk<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<Cow<'a, Value>>) {
     match segs.split_first() {
-        None => out.push(v),
+        None => out.push(Cow::Borrowed(v)),
         Some((first, rest)) => match v {
             Value::Object(m) => {
                 if let Some(n) = m.get(*first) {
@@ -599,27 +655,37 @@ mod tests {
     fn dot_paths_follow_associations_and_fan_out() {
         let s = shop();
         let o = s.get("order", "o1").unwrap();
-        let skus: Vec<_> = s.values_at("order", o, "lineItems.payload.productNumber");
-        assert_eq!(skus, vec![&json!("SW1"), &json!("SW2")]);
+        let skus: Vec<_> = s.values_at("order", &o, "lineItems.payload.productNumber");
+        assert_eq!(skus, vec![Cow::<Value>::Owned(json!("SW1")), Cow::Owned(json!("SW2"))]);
         assert_eq!(
-            s.values_at("order", o, "stateMachineState.technicalName"),
-            vec![&json!("open")]
+            s.values_at("order", &o, "stateMachineState.technicalName"),
+            vec![Cow::<Value>::Owned(json!("open"))]
         );
-        assert_eq!(s.values_at("order", o, "order.orderNumber"), vec![&json!("10001")]);
-        assert!(s.values_at("order", o, "nope.x").is_empty());
+        assert_eq!(
+            s.values_at("order", &o, "order.orderNumber"),
+            vec![Cow::<Value>::Owned(json!("10001"))]
+        );
+        assert!(s.values_at("order", &o, "nope.x").is_empty());
     }
 
     #[test]
     fn indexes_follow_updates_and_deletes() {
         let mut s = shop();
-        assert_eq!(s.product_by_number("SW1"), Some("p1"));
+        assert!(s.unavailable_products().is_empty());
+        s.set_field("product", "p1", "available", json!(false));
+        assert_eq!(s.unavailable_products(), vec!["p1".to_string()]);
+        s.set_field("product", "p1", "available", json!(true));
+        assert!(s.unavailable_products().is_empty());
+        s.set_field("product", "p1", "available", json!(false));
+        assert_eq!(s.product_by_number("SW1"), Some("p1".to_string()));
         s.update("product", "p1", &row(json!({"productNumber":"SW9"})));
         assert_eq!(s.product_by_number("SW1"), None);
-        assert_eq!(s.product_by_number("SW9"), Some("p1"));
+        assert_eq!(s.product_by_number("SW9"), Some("p1".to_string()));
         s.delete("order_line_item", "l1");
         assert_eq!(s.ids_by_fk("order_line_item", "orderId", "o1"), vec!["l2".to_string()]);
         s.delete("product", "p1");
         assert_eq!(s.product_by_number("SW9"), None);
+        assert!(s.unavailable_products().is_empty());
     }
 
     #[test]
@@ -632,7 +698,7 @@ mod tests {
         ] {
             s.put("order", row(json!({"id": id, "orderNumber": n, "createdAt": at})));
         }
-        assert_eq!(s.id_by_unique("order", "orderNumber", "10002"), Some("o2"));
+        assert_eq!(s.id_by_unique("order", "orderNumber", "10002"), Some("o2".to_string()));
         assert_eq!(s.id_by_unique("order", "customerNumber", "10002"), None);
         let ts = |t: &str| instant(Some(&json!(t)));
         // 12:05+02:00 is 10:05Z: the index orders by instant, not by text.
@@ -646,7 +712,7 @@ mod tests {
             &row(json!({"createdAt": "2026-11-27T11:00:00.000+00:00", "orderNumber": "9"})),
         );
         assert_eq!(s.id_by_unique("order", "orderNumber", "10001"), None);
-        assert_eq!(s.id_by_unique("order", "orderNumber", "9"), Some("o1"));
+        assert_eq!(s.id_by_unique("order", "orderNumber", "9"), Some("o1".to_string()));
         assert_eq!(s.orders_created_between(ts("2026-11-27T10:30:00Z"), None), vec!["o1"]);
         s.delete("order", "o2");
         assert_eq!(s.orders_created_between(None, None).len(), 2);
@@ -672,6 +738,46 @@ mod tests {
         assert_eq!(s.customers_with_email("b@example.com").collect::<Vec<_>>(), vec!["c1"]);
         s.delete("customer", "c2");
         assert_eq!(s.customers_with_email("a@example.com").count(), 0);
+    }
+
+    #[test]
+    fn rows_pushed_out_of_the_fresh_window_are_packed_and_read_back_whole() {
+        let mut s = Store::new();
+        let n = FRESH_ROWS + 3 * DICT_ROWS;
+        let line = |i: usize| {
+            row(json!({"id": format!("{i:032x}"), "orderId": format!("{:032x}", i / 3),
+                       "versionId": "0fa91ce3e96a4bc2be4bd9ce752c3425", "label": format!("Product {i}"),
+                       "payload": {"productNumber": format!("SW{}", 10000 + i), "options": []},
+                       "price": {"unitPrice": i as f64 / 4.0, "quantity": 1, "calculatedTaxes": []}}))
+        };
+        for i in 0..n {
+            s.put("order_line_item", line(i));
+        }
+        // Rewriting an old row makes it fresh again; its index entries follow.
+        s.update(
+            "order_line_item",
+            &format!("{:032x}", 1),
+            &row(json!({"orderId": "o-new"})),
+        );
+        let json_bytes: usize = (0..n).map(|i| serde_json::to_vec(&line(i)).unwrap().len()).sum();
+        let packed = s.packed_bytes("order_line_item");
+        assert!(
+            packed > 0 && packed * 4 < json_bytes,
+            "{packed} packed bytes for {json_bytes} of JSON"
+        );
+        for i in (0..n).filter(|i| *i != 1) {
+            assert_eq!(*s.get("order_line_item", &format!("{i:032x}")).unwrap(), line(i));
+        }
+        assert_eq!(
+            s.ids_by_fk("order_line_item", "orderId", "o-new"),
+            vec![format!("{:032x}", 1)]
+        );
+        assert_eq!(
+            s.ids_by_fk("order_line_item", "orderId", &format!("{:032x}", 0)).len(),
+            2
+        );
+        assert_eq!(s.rows("order_line_item").count(), n);
+        assert_eq!(s.packed_bytes("tax"), 0, "small tables stay decoded");
     }
 
     #[test]

@@ -71,8 +71,7 @@ impl ShopwareTwin {
             .collect();
         let order = store.get("order", &order_id);
         let amount_total = order
-            .and_then(|o| o.get("amountTotal"))
-            .and_then(Value::as_f64)
+            .and_then(|o| o.get("amountTotal").and_then(Value::as_f64))
             .unwrap_or(0.0);
         let lines = sku_quantities(&store, &order_id);
         drop(store);

@@ -180,7 +180,7 @@ pub fn prepare(store: &Store, body: &Value) -> Result<Vec<Prepared>, Vec<SwError
                         .and_then(Value::as_str)
                         .and_then(|id| store.get(entity, id));
                     let before = errors.len();
-                    write::validate_record(store, entity, &rec, existing, &rptr, &mut errors);
+                    write::validate_record(store, entity, &rec, existing.as_deref(), &rptr, &mut errors);
                     if existing.is_none() && errors.len() == before {
                         if entity == "product" {
                             if let Some(n) = rec.get("productNumber").and_then(Value::as_str) {
@@ -245,7 +245,6 @@ fn resolve(
         let found = match resolver {
             "product.number" => store
                 .product_by_number(&wanted)
-                .map(str::to_string)
                 .or_else(|| pending.get(&wanted).cloned()),
             _ => {
                 errors.push(

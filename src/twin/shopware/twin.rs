@@ -180,7 +180,7 @@ impl ShopwareTwin {
     pub fn stock_of(&self, product_number: &str) -> Option<(i64, bool)> {
         let store = self.read();
         let id = store.product_by_number(product_number)?;
-        let row = store.get("product", id)?;
+        let row = store.get("product", &id)?;
         Some((
             row.get("stock").and_then(serde_json::Value::as_i64).unwrap_or(0),
             row.get("available")

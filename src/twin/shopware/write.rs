@@ -239,6 +239,7 @@ pub fn validate_record(
         if let Some(Value::String(n)) = record.get("productNumber") {
             let own_id = record.get("id").and_then(Value::as_str);
             if let Some(holder) = store.product_by_number(n) {
+                let holder = holder.as_str();
                 if Some(holder) != own_id && existing.and_then(|e| e.get("id")).and_then(Value::as_str) != Some(holder)
                 {
                     errors.push(
@@ -426,7 +427,7 @@ mod tests {
             &s,
             "product",
             &rec(json!({"id":"p1","stock":"7","available":true,"colour":"red","minPurchase":0})),
-            existing,
+            existing.as_deref(),
             "/u/1",
             &mut e,
         );
@@ -445,7 +446,7 @@ mod tests {
             &s,
             "order_delivery",
             &rec(json!({"stateId":"s-shipped"})),
-            s.get("order_delivery", "d1"),
+            s.get("order_delivery", "d1").as_deref(),
             "",
             &mut e,
         );
