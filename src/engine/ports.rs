@@ -101,6 +101,6 @@ pub struct ScaledPause(pub crate::clock::SharedClock);
 
 impl Pause for ScaledPause {
     fn pause(&self, scenario: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(self.0.speed().to_wall(scenario))
+        crate::clock::sleep_wall(self.0.speed().to_wall(scenario))
     }
 }

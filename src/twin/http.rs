@@ -121,7 +121,7 @@ async fn answer(twin: Arc<dyn Twin>, peer: IpAddr, req: Request<Incoming>) -> Re
         }
     };
     if !tresp.delay.is_zero() {
-        tokio::time::sleep(tresp.delay).await;
+        crate::clock::sleep_wall(tresp.delay).await;
     }
     if tresp.delivery == Delivery::Drop {
         return Err(Dropped);

@@ -155,7 +155,7 @@ pub(crate) async fn pace(pacer: &Option<std::sync::Arc<super::pacing::Pacer>>, c
     if let Some(p) = pacer {
         let wait = p.reserve(clock.now());
         if !wait.is_zero() {
-            tokio::time::sleep(clock.speed().to_wall(wait)).await;
+            crate::clock::sleep_wall(clock.speed().to_wall(wait)).await;
         }
     }
 }
