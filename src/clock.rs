@@ -332,6 +332,17 @@ pub mod serde_opt_duration {
 mod tests {
     use super::*;
 
+    /// Short waits never end early (no upper bound: timing is for benches).
+    #[tokio::test]
+    async fn wall_sleeps_last_at_least_their_duration_on_both_paths() {
+        for d in [Duration::from_micros(300), Duration::from_millis(3)] {
+            let t = Instant::now();
+            sleep_wall(d).await;
+            assert!(t.elapsed() >= d, "{d:?} took {:?}", t.elapsed());
+        }
+        sleep_wall(Duration::ZERO).await;
+    }
+
     #[test]
     fn speed_converts_both_ways() {
         let s = Speed::new(60.0).unwrap();
