@@ -332,20 +332,32 @@ pub async fn execute(
     };
 
     // Reconcile the end states.
-    let erp_state = erp.snapshot();
+    // The ERP's end state is read in place: a peak day's would take hundreds of
+    // MB to clone.
+    let (erp_side, available, erp_items, erp_fulfilments) = erp.with_state(|state| {
+        let available: BTreeMap<String, i64> = state
+            .items
+            .iter()
+            .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+            .map(|(sku, i)| (sku.clone(), i.available()))
+            .collect();
+        let erp_items: BTreeMap<String, bool> = state
+            .items
+            .iter()
+            .map(|(number, item)| (number.clone(), item.blocked))
+            .collect();
+        (
+            erp_orders(state),
+            available,
+            erp_items,
+            crate::reconcile::shipments::erp_fulfilments(state),
+        )
+    });
     let shop_side = shop_orders(&shop.read());
-    let shop_stock: BTreeMap<String, i64> = erp_state
-        .items
+    let shop_stock: BTreeMap<String, i64> = erp_items
         .keys()
         .filter_map(|sku| shop.stock_of(sku).map(|(s, _)| (sku.clone(), s)))
         .collect();
-    let available: BTreeMap<String, i64> = erp_state
-        .items
-        .iter()
-        .filter(|(_, i)| i.item_type.as_str() == "Inventory")
-        .map(|(sku, i)| (sku.clone(), i.available()))
-        .collect();
-    let erp_side = erp_orders(&erp_state);
     let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
@@ -356,10 +368,7 @@ pub async fn execute(
     {
         use crate::reconcile::shipments;
         let store = shop.read();
-        let (out_of_sync, gaps) = shipments::compare(
-            &shipments::shop_deliveries(&store),
-            &shipments::erp_fulfilments(&erp_state),
-        );
+        let (out_of_sync, gaps) = shipments::compare(&shipments::shop_deliveries(&store), &erp_fulfilments);
         reconciliation.shipments_out_of_sync = out_of_sync;
         reconciliation.shipment_gaps = gaps;
     }
@@ -442,11 +451,6 @@ pub async fn execute(
         },
         timeline,
     };
-    let erp_items: BTreeMap<String, bool> = erp_state
-        .items
-        .iter()
-        .map(|(number, item)| (number.clone(), item.blocked))
-        .collect();
     report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts {
         report: &report,
         engine: match &setup.engine {
