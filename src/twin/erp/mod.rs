@@ -50,6 +50,7 @@ pub mod cli;
 pub mod csv;
 mod customers;
 pub mod errors;
+pub mod fields;
 pub mod fulfilment;
 pub mod odata;
 mod orders;
@@ -388,6 +389,15 @@ impl ErpTwin {
             .filter(|(_, i)| i.item_type == ItemType::Inventory)
             .map(|(sku, i)| (sku.clone(), i.available()))
             .collect()
+    }
+
+    /// Runs `f` on the state as [`ErpTwin::snapshot`] would return it, without
+    /// cloning it (the twin is locked meanwhile).
+    pub fn with_state<R>(&self, f: impl FnOnce(&ErpState) -> R) -> R {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        self.post_due(&mut g, now);
+        f(&g.state)
     }
 
     pub fn snapshot(&self) -> ErpState {

@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::errors::ODataError;
+use super::fields::TextFields;
 use super::payload::Body;
 use super::profile::ExternalRefMode;
 use super::state::{LineType, SalesOrder, SalesOrderLine};
@@ -193,12 +194,13 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
         })?
         .clone();
 
-    let mut fields = std::collections::BTreeMap::new();
+    let mut texts = Vec::new();
     for (k, limit) in HEADER_TEXT {
         if let Some(v) = b.text(k, limit.max(ctx), k)? {
-            fields.insert((*k).to_string(), v);
+            texts.push((*k, v));
         }
     }
+    let fields = TextFields::from_pairs(texts).expect("every header text field is in fields::NAMES");
     let currency = b.text("currencyCode", 10, "Currency Code")?.unwrap_or_default();
     if !currency.is_empty() && currency != ctx.profile.api.currency_code {
         return Err(ODataError::table_relation(
@@ -559,4 +561,17 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
         tax: 0,
         amount_including_tax: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_header_text_field_has_a_packed_name() {
+        for (name, _) in super::HEADER_TEXT {
+            assert!(
+                super::super::fields::NAMES.contains(name),
+                "{name} missing from fields::NAMES"
+            );
+        }
+    }
 }

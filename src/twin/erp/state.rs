@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::fields::TextFields;
 use super::odata::{Kind, Queryable, Value};
 use super::totals::{cents_json, percent_json, unit_price_json};
 use crate::clock::SimTime;
@@ -78,7 +79,7 @@ pub struct Customer {
     pub email: Option<String>,
     pub phone: Option<String>,
     /// Address and other free-text fields as sent.
-    pub fields: BTreeMap<String, String>,
+    pub fields: TextFields,
     pub prices_include_tax: bool,
     pub last_modified: SimTime,
 }
@@ -150,7 +151,7 @@ pub struct SalesOrder {
     pub customer_number: String,
     pub customer_name: String,
     /// Address, e-mail and phone fields as sent.
-    pub fields: BTreeMap<String, String>,
+    pub fields: TextFields,
     pub currency_code: String,
     pub prices_include_tax: bool,
     /// Header (invoice) discount in cents, in the document's price basis.
@@ -423,8 +424,8 @@ impl Customer {
             "lastModifiedDateTime": ts(self.last_modified, epoch),
         });
         if let Some(obj) = v.as_object_mut() {
-            for (k, val) in &self.fields {
-                obj.insert(k.clone(), json!(val));
+            for (k, val) in self.fields.iter() {
+                obj.insert(k.to_string(), json!(val));
             }
         }
         v
@@ -504,8 +505,8 @@ impl SalesOrder {
             "lastModifiedDateTime": ts(self.last_modified, epoch),
         });
         if let Some(obj) = v.as_object_mut() {
-            for (k, val) in &self.fields {
-                obj.insert(k.clone(), json!(val));
+            for (k, val) in self.fields.iter() {
+                obj.insert(k.to_string(), json!(val));
             }
             if with_lines {
                 obj.insert(
