@@ -15,7 +15,8 @@
 //! Prints bytes per observation and per order, and the packed log's size as a
 //! ratio of the owned one measured in the same run.
 //!
-//! Run: `cargo bench --bench run_memory` (ORDERS=N, SKUS=N to change sizes).
+//! Run: `cargo bench --bench run_memory` (ORDERS=N, SKUS=N to change sizes;
+//! ONLY=erp or ONLY=log for one part, e.g. under a heap profiler).
 
 use std::alloc::{GlobalAlloc, Layout, System as Sys};
 use std::net::{IpAddr, Ipv4Addr};
@@ -299,6 +300,17 @@ fn erp_per_order(orders: usize, skus: usize) -> (f64, f64) {
 fn main() {
     let orders = env("ORDERS", 20_000);
     let skus = env("SKUS", 50_000);
+    let only = std::env::var("ONLY").unwrap_or_default();
+    if only != "erp" {
+        log_per_order(orders, skus);
+    }
+    if only != "log" {
+        let (placed, shipped) = erp_per_order(orders, skus.min(5_000));
+        println!("ERP twin: {placed:.0} B/order held after posting, {shipped:.0} B/order once shipped");
+    }
+}
+
+fn log_per_order(orders: usize, skus: usize) {
     let base = live();
     let owned: std::collections::VecDeque<Observation> = observations(orders, skus).into();
     let owned_bytes = live() - base;
@@ -326,7 +338,4 @@ fn main() {
         packed.distinct_strings()
     );
     println!("  packed / owned: {:.3}", packed_bytes as f64 / owned_bytes as f64);
-    drop(packed);
-    let (placed, shipped) = erp_per_order(orders, skus.min(5_000));
-    println!("ERP twin: {placed:.0} B/order held after posting, {shipped:.0} B/order once shipped");
 }

@@ -265,7 +265,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
         }
         (ExternalRefMode::Upsert, Some(number)) => {
             let o = inner.state.orders.get(number);
-            if o.is_some_and(SalesOrder::anything_shipped) {
+            if o.is_some_and(|o| o.anything_shipped()) {
                 return Err(ODataError::new(
                     "Application_DialogException",
                     format!("Sales order {number} has been shipped and cannot be changed."),
@@ -295,7 +295,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
                 total_tax: doc.total_tax,
                 total_including_tax: doc.total_including_tax,
                 last_modified: ctx.at,
-                ..old
+                ..*old
             };
             reserve(inner, &order);
             ctx.log.record(

@@ -302,15 +302,19 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
                     ctx,
                     opts,
                     "salesOrders",
-                    hits.iter().filter_map(|n| state.orders.get(n)),
+                    hits.iter().filter_map(|n| state.orders.get(n).map(|o| &**o)),
                     |o| o.to_json(epoch, lines),
                 )
             } else if let Some(n) = eq_value(opts, "number") {
-                list(ctx, opts, "salesOrders", state.orders.get(n).into_iter(), |o| {
-                    o.to_json(epoch, lines)
-                })
+                list(
+                    ctx,
+                    opts,
+                    "salesOrders",
+                    state.orders.get(n).map(|o| &**o).into_iter(),
+                    |o| o.to_json(epoch, lines),
+                )
             } else {
-                list(ctx, opts, "salesOrders", state.orders.values(), |o| {
+                list(ctx, opts, "salesOrders", state.orders.values().map(|o| &**o), |o| {
                     o.to_json(epoch, lines)
                 })
             }
@@ -345,9 +349,13 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Shipments => {
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;
             let lines = opts.expands("salesShipmentLines");
-            list(ctx, opts, "salesShipments", state.shipments.values(), |s| {
-                s.to_json(epoch, lines)
-            })
+            list(
+                ctx,
+                opts,
+                "salesShipments",
+                state.shipments.values().map(|s| &**s),
+                |s| s.to_json(epoch, lines),
+            )
         }
         Resource::Shipment(id) => {
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;

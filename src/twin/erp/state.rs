@@ -262,8 +262,11 @@ pub struct ErpState {
     pub items: BTreeMap<String, Item>,
     pub customers: BTreeMap<String, Customer>,
     pub accounts: BTreeMap<String, GlAccount>,
-    pub orders: BTreeMap<String, SalesOrder>,
-    pub shipments: BTreeMap<String, Shipment>,
+    /// Boxed: a B-tree node holds 11 entries and, filled in number order,
+    /// stays about half full; boxing keeps the slack to a pointer per slot
+    /// instead of a whole record.
+    pub orders: BTreeMap<String, Box<SalesOrder>>,
+    pub shipments: BTreeMap<String, Box<Shipment>>,
     /// Item id → number, order id → number, … for `({id})` lookups.
     #[serde(skip)]
     pub item_ids: BTreeMap<String, String>,
@@ -306,12 +309,12 @@ impl ErpState {
                 v.push(o.number.clone());
             }
         }
-        self.orders.insert(o.number.clone(), o);
+        self.orders.insert(o.number.clone(), Box::new(o));
     }
 
     /// Removes an order and its index entries (a rolled-back batch).
     pub fn remove_order(&mut self, number: &str) -> Option<SalesOrder> {
-        let o = self.orders.remove(number)?;
+        let o = *self.orders.remove(number)?;
         self.order_ids.remove(&o.id);
         if let Some(v) = self.ext_index.get_mut(&o.external_document_number) {
             v.retain(|n| n != number);
@@ -340,7 +343,7 @@ impl ErpState {
 
     pub fn insert_shipment(&mut self, s: Shipment) {
         self.shipment_ids.insert(s.id.clone(), s.number.clone());
-        self.shipments.insert(s.number.clone(), s);
+        self.shipments.insert(s.number.clone(), Box::new(s));
     }
 }
 
