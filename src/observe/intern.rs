@@ -62,7 +62,7 @@ impl<T> Chunked<T> {
 }
 
 /// An interned string: an index into its [`Interner`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Sym(u32);
 
 /// Largest block of string bytes; a longer string gets a block of its own.

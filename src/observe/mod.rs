@@ -10,7 +10,7 @@
 //!
 //! Memory: requests are *counted*, not logged, so a long replay's memory grows
 //! with state changes only; and the log keeps them packed ([`Observations`]:
-//! interned strings, about 50 bytes an observation), handed whole to the
+//! interned strings, 40 bytes an observation plus its new strings), handed whole to the
 //! measurement layer with [`ObservationLog::take`].
 
 mod event;
