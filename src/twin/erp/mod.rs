@@ -52,6 +52,7 @@ mod customers;
 pub mod errors;
 pub mod fields;
 pub mod fulfilment;
+pub mod guid;
 pub mod odata;
 mod orders;
 mod payload;
@@ -186,7 +187,7 @@ impl ErpTwin {
         let codes: Vec<String> = profile.tax_codes.iter().map(|t| t.code.clone()).collect();
         let mut ids = Ids::new(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x1d5));
         let mut cred_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xc1e7);
-        let company_id = ids.guid();
+        let company_id = ids.guid().to_string();
         let client_id = cfg.client_id.unwrap_or_else(|| {
             let mut b = [0u8; 16];
             cred_rng.fill(&mut b);

@@ -284,7 +284,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
             };
             release(inner, &old);
             let order = SalesOrder {
-                customer_id: customer.id.clone(),
+                customer_id: customer.id,
                 customer_number: customer.number.clone(),
                 customer_name: customer.display_name.clone(),
                 fields,
@@ -316,7 +316,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
                 id: inner.ids.guid(),
                 number: inner.ids.order_number(),
                 external_document_number: ext.clone(),
-                customer_id: customer.id.clone(),
+                customer_id: customer.id,
                 customer_number: customer.number.clone(),
                 customer_name: customer.display_name.clone(),
                 fields,
@@ -467,7 +467,7 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
             }
             (
                 number,
-                Some(item.id.clone()),
+                Some(item.id),
                 item.display_name.clone(),
                 item.tax_code.clone(),
                 item.unit_price_e5,

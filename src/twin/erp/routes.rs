@@ -257,7 +257,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Item(id) => {
             let item = state
                 .item_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.items.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Item", id))?;
             Ok(single(ctx, "items", opts, item.to_json(epoch)))
@@ -288,7 +288,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Customer(id) => {
             let c = state
                 .customer_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.customers.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Customer", id))?;
             Ok(single(ctx, "customers", opts, c.to_json(epoch)))
@@ -323,7 +323,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
             check_expand(opts, &["salesOrderLines"], "Microsoft.NAV.salesOrder")?;
             let o = state
                 .order_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.orders.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Header", id))?;
             Ok(single(
@@ -336,7 +336,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::SalesOrderLines(id) => {
             let o = state
                 .order_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.orders.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Header", id))?;
             let value: Vec<Value> = o.lines.iter().map(|l| l.to_json(&o.id)).collect();
@@ -361,7 +361,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;
             let s = state
                 .shipment_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.shipments.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Shipment Header", id))?;
             Ok(single(
@@ -374,7 +374,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::ShipmentLines(id) => {
             let s = state
                 .shipment_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.shipments.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Shipment Header", id))?;
             let body = s.to_json(epoch, true);

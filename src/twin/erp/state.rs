@@ -16,6 +16,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::fields::TextFields;
+use super::guid::Guid;
 use super::odata::{Kind, Queryable, Value};
 use super::totals::{cents_json, percent_json, unit_price_json};
 use crate::clock::SimTime;
@@ -50,7 +51,7 @@ impl ItemType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
     pub display_name: String,
     pub item_type: ItemType,
@@ -73,7 +74,7 @@ impl Item {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
     pub display_name: String,
     pub email: Option<String>,
@@ -111,11 +112,11 @@ impl LineType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesOrderLine {
-    pub id: String,
+    pub id: Guid,
     pub sequence: u32,
     pub line_type: LineType,
     pub line_object_number: String,
-    pub item_id: Option<String>,
+    pub item_id: Option<Guid>,
     pub description: String,
     pub description2: String,
     pub quantity: i64,
@@ -144,10 +145,10 @@ impl SalesOrderLine {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesOrder {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
     pub external_document_number: String,
-    pub customer_id: String,
+    pub customer_id: Guid,
     pub customer_number: String,
     pub customer_name: String,
     /// Address, e-mail and phone fields as sent.
@@ -175,7 +176,7 @@ impl SalesOrder {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShipmentLine {
-    pub id: String,
+    pub id: Guid,
     pub sequence: u32,
     pub line_object_number: String,
     pub description: String,
@@ -184,9 +185,9 @@ pub struct ShipmentLine {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shipment {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
-    pub order_id: String,
+    pub order_id: Guid,
     pub order_number: String,
     pub external_document_number: String,
     pub customer_number: String,
@@ -218,10 +219,10 @@ impl Ids {
     }
 
     /// A lowercase GUID with dashes (version 4 bits set), from the seeded RNG.
-    pub fn guid(&mut self) -> String {
+    pub fn guid(&mut self) -> Guid {
         let mut b = [0u8; 16];
         self.rng.fill_bytes(&mut b);
-        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(b).into_uuid().into()
     }
 
     /// `S-ORD101001`, `S-ORD101002`, …
@@ -269,13 +270,13 @@ pub struct ErpState {
     pub shipments: BTreeMap<String, Box<Shipment>>,
     /// Item id → number, order id → number, … for `({id})` lookups.
     #[serde(skip)]
-    pub item_ids: BTreeMap<String, String>,
+    pub item_ids: BTreeMap<Guid, String>,
     #[serde(skip)]
-    pub customer_ids: BTreeMap<String, String>,
+    pub customer_ids: BTreeMap<Guid, String>,
     #[serde(skip)]
-    pub order_ids: BTreeMap<String, String>,
+    pub order_ids: BTreeMap<Guid, String>,
     #[serde(skip)]
-    pub shipment_ids: BTreeMap<String, String>,
+    pub shipment_ids: BTreeMap<Guid, String>,
     /// Lowercased e-mail → customer numbers with it.
     #[serde(skip)]
     pub customer_emails: BTreeMap<String, Vec<String>>,
@@ -286,12 +287,12 @@ pub struct ErpState {
 
 impl ErpState {
     pub fn insert_item(&mut self, item: Item) {
-        self.item_ids.insert(item.id.clone(), item.number.clone());
+        self.item_ids.insert(item.id, item.number.clone());
         self.items.insert(item.number.clone(), item);
     }
 
     pub fn insert_customer(&mut self, c: Customer) {
-        self.customer_ids.insert(c.id.clone(), c.number.clone());
+        self.customer_ids.insert(c.id, c.number.clone());
         if let Some(e) = &c.email {
             let v = self.customer_emails.entry(e.to_lowercase()).or_default();
             if !v.contains(&c.number) {
@@ -302,7 +303,7 @@ impl ErpState {
     }
 
     pub fn insert_order(&mut self, o: SalesOrder) {
-        self.order_ids.insert(o.id.clone(), o.number.clone());
+        self.order_ids.insert(o.id, o.number.clone());
         if !o.external_document_number.is_empty() {
             let v = self.ext_index.entry(o.external_document_number.clone()).or_default();
             if !v.contains(&o.number) {
@@ -315,7 +316,7 @@ impl ErpState {
     /// Removes an order and its index entries (a rolled-back batch).
     pub fn remove_order(&mut self, number: &str) -> Option<SalesOrder> {
         let o = *self.orders.remove(number)?;
-        self.order_ids.remove(&o.id);
+        self.order_ids.remove(&*o.id);
         if let Some(v) = self.ext_index.get_mut(&o.external_document_number) {
             v.retain(|n| n != number);
             if v.is_empty() {
@@ -328,7 +329,7 @@ impl ErpState {
     /// Removes a customer and its index entries (a rolled-back batch).
     pub fn remove_customer(&mut self, number: &str) -> Option<Customer> {
         let c = self.customers.remove(number)?;
-        self.customer_ids.remove(&c.id);
+        self.customer_ids.remove(&*c.id);
         if let Some(e) = &c.email {
             let key = e.to_lowercase();
             if let Some(v) = self.customer_emails.get_mut(&key) {
@@ -342,7 +343,7 @@ impl ErpState {
     }
 
     pub fn insert_shipment(&mut self, s: Shipment) {
-        self.shipment_ids.insert(s.id.clone(), s.number.clone());
+        self.shipment_ids.insert(s.id, s.number.clone());
         self.shipments.insert(s.number.clone(), Box::new(s));
     }
 }
@@ -464,7 +465,7 @@ impl SalesOrderLine {
             "id": self.id,
             "documentId": document_id,
             "sequence": self.sequence,
-            "itemId": self.item_id.clone().unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
+            "itemId": self.item_id.unwrap_or_default(),
             "lineType": self.line_type.as_str(),
             "lineObjectNumber": self.line_object_number,
             "description": self.description,
