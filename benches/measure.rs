@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use synctwin::clock::SimTime;
 use synctwin::measure::{measure, Recorder};
-use synctwin::observe::{Event, Observation, SkuQty, System};
+use synctwin::observe::{Event, Observation, Observations, SkuQty, System};
 
 fn latencies(n: usize) -> Vec<Duration> {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -129,7 +129,7 @@ fn bench_hdr(c: &mut Criterion) {
     let mut group = c.benchmark_group("measure");
     group.sample_size(10);
     for orders in [10_000usize, 100_000] {
-        let obs = observations(orders);
+        let obs: Observations = observations(orders).into();
         let end = SimTime::from_secs_f64(orders as f64 * 0.5 + 600.0);
         group.throughput(Throughput::Elements(obs.len() as u64));
         group.bench_with_input(BenchmarkId::new("observations", obs.len()), &obs, |b, obs| {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::clock::SimTime;
-use crate::observe::{Event, Observation, System};
+use crate::observe::{EventRef, Observations, System};
 use crate::report::model::{Distribution, Latency, StockConsistency, TimelinePoint};
 
 /// A latency recorder in scenario milliseconds: percentiles from an HDR
@@ -77,30 +77,28 @@ pub struct Measured {
 
 /// Measures a run: `obs` in any order, `end` the scenario end, one timeline
 /// point per `interval`.
-pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measured {
-    let mut sorted: Vec<&Observation> = obs.iter().collect();
-    sorted.sort_by_key(|o| o.at);
+pub fn measure(obs: &Observations, end: SimTime, interval: Duration) -> Measured {
     // Orders that reach the ERP at some point in the run. The others (parked as
     // exceptions, cancelled before export, or lost) never leave the backlog; they
     // are counted apart so they do not hide the in-flight backlog's drain.
-    let exported_ever: BTreeSet<&str> = sorted
+    let exported_ever: BTreeSet<&str> = obs
         .iter()
-        .filter_map(|o| match &o.event {
-            Event::ErpOrderCreated {
+        .filter_map(|o| match o.event {
+            EventRef::ErpOrderCreated {
                 external_document_number,
                 ..
-            } => Some(external_document_number.as_str()),
+            } => Some(external_document_number),
             _ => None,
         })
         .collect();
     let mut never_exported = 0u64;
     let (mut export, mut stock, mut ship) = (Recorder::default(), Recorder::default(), Recorder::default());
     // order number -> placed at; removed once exported.
-    let mut unexported: BTreeMap<String, SimTime> = BTreeMap::new();
+    let mut unexported: BTreeMap<&str, SimTime> = BTreeMap::new();
     // sku -> earliest ERP change not yet reflected in Shopware.
-    let mut stock_pending: BTreeMap<String, SimTime> = BTreeMap::new();
+    let mut stock_pending: BTreeMap<&str, SimTime> = BTreeMap::new();
     // (order number, tracking) -> posted at.
-    let mut ship_pending: BTreeMap<(String, String), SimTime> = BTreeMap::new();
+    let mut ship_pending: BTreeMap<(&str, &str), SimTime> = BTreeMap::new();
     let step = interval.max(Duration::from_millis(1));
     let mut timeline: Vec<TimelinePoint> = Vec::new();
     let mut oldest_max = 0f64;
@@ -108,7 +106,7 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
     let mut next_edge = SimTime::ZERO.plus(step);
     let flush = |point: &mut TimelinePoint,
                  at: SimTime,
-                 unexported: &BTreeMap<String, SimTime>,
+                 unexported: &BTreeMap<&str, SimTime>,
                  never_exported: u64,
                  timeline: &mut Vec<TimelinePoint>,
                  oldest_max: &mut f64| {
@@ -120,7 +118,7 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
         }
         timeline.push(std::mem::take(point));
     };
-    for o in sorted {
+    for o in obs.by_time() {
         while o.at >= next_edge {
             flush(
                 &mut point,
@@ -132,17 +130,17 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
             );
             next_edge = next_edge.plus(step);
         }
-        match (&o.event, o.system) {
-            (Event::OrderPlaced { order_number, .. }, _) => {
+        match (o.event, o.system) {
+            (EventRef::OrderPlaced { order_number, .. }, _) => {
                 point.orders_placed += 1;
-                if exported_ever.contains(order_number.as_str()) {
-                    unexported.entry(order_number.clone()).or_insert(o.at);
+                if exported_ever.contains(order_number) {
+                    unexported.entry(order_number).or_insert(o.at);
                 } else {
                     never_exported += 1;
                 }
             }
             (
-                Event::ErpOrderCreated {
+                EventRef::ErpOrderCreated {
                     external_document_number,
                     ..
                 },
@@ -153,10 +151,10 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
                     point.orders_exported += 1;
                 }
             }
-            (Event::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
-                stock_pending.entry(sku.clone()).or_insert(o.at);
+            (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
+                stock_pending.entry(sku).or_insert(o.at);
             }
-            (Event::StockWritten { sku, via, .. }, System::Shopware) if via == "sync" || via == "patch" => {
+            (EventRef::StockWritten { sku, via, .. }, System::Shopware) if via == "sync" || via == "patch" => {
                 if let Some(changed) = stock_pending.remove(sku) {
                     let lag = o.at.saturating_sub(changed);
                     stock.record(lag);
@@ -164,32 +162,30 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
                 }
             }
             (
-                Event::ErpShipmentPosted {
+                EventRef::ErpShipmentPosted {
                     external_document_number,
                     tracking_number: Some(t),
                     ..
                 },
                 _,
             ) => {
-                ship_pending
-                    .entry((external_document_number.clone(), t.clone()))
-                    .or_insert(o.at);
+                ship_pending.entry((external_document_number, t)).or_insert(o.at);
             }
             (
-                Event::TrackingSet {
+                EventRef::TrackingSet {
                     order_number: Some(n),
                     codes,
                     ..
                 },
                 _,
             ) => {
-                for c in codes {
-                    if let Some(posted) = ship_pending.remove(&(n.clone(), c.clone())) {
+                for c in codes.iter() {
+                    if let Some(posted) = ship_pending.remove(&(n, c)) {
                         ship.record(o.at.saturating_sub(posted));
                     }
                 }
             }
-            (Event::Throttled { .. }, _) => point.throttled += 1,
+            (EventRef::Throttled { .. }, _) => point.throttled += 1,
             _ => {}
         }
     }
@@ -228,20 +224,20 @@ pub fn measure(obs: &[Observation], end: SimTime, interval: Duration) -> Measure
 /// (orders take stock on both sides once exported, shipments move on hand and
 /// reserved alike), so agreement at the end means agreement since then.
 pub fn stock_consistency(
-    obs: &[Observation],
+    obs: &Observations,
     compared: impl Fn(&str) -> bool,
     consistent_at_end: bool,
 ) -> StockConsistency {
     let mut last_change: Option<SimTime> = None;
     let mut settled: BTreeMap<&str, SimTime> = BTreeMap::new();
-    for o in obs {
-        let sku = match (&o.event, o.system) {
-            (Event::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
+    for o in obs.iter() {
+        let sku = match (o.event, o.system) {
+            (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
                 last_change = last_change.max(Some(o.at));
                 sku
             }
             (
-                Event::StockWritten {
+                EventRef::StockWritten {
                     sku,
                     before,
                     after,
@@ -253,7 +249,7 @@ pub fn stock_consistency(
             _ => continue,
         };
         if compared(sku) {
-            let at = settled.entry(sku.as_str()).or_insert(o.at);
+            let at = settled.entry(sku).or_insert(o.at);
             *at = (*at).max(o.at);
         }
     }
@@ -271,21 +267,19 @@ pub fn stock_consistency(
 /// at the start, minus units sold in Shopware, plus receipts, adjustments and
 /// cancellations); every stock write by an integration that sets Shopware
 /// above it counts the difference. Returns (units, pushes that resurrected).
-pub fn resurrected_units(obs: &[Observation], initial_sellable: &BTreeMap<String, i64>) -> (i64, u64) {
-    let mut sorted: Vec<&Observation> = obs.iter().collect();
-    sorted.sort_by_key(|o| o.at);
+pub fn resurrected_units(obs: &Observations, initial_sellable: &BTreeMap<String, i64>) -> (i64, u64) {
     let mut ledger = initial_sellable.clone();
     let (mut units, mut events) = (0i64, 0u64);
-    for o in sorted {
-        match &o.event {
-            Event::OrderPlaced { lines, .. } => {
-                for l in lines {
-                    if let Some(v) = ledger.get_mut(&l.sku) {
-                        *v -= l.qty;
+    for o in obs.by_time() {
+        match o.event {
+            EventRef::OrderPlaced { lines, .. } => {
+                for (sku, qty) in lines.iter() {
+                    if let Some(v) = ledger.get_mut(sku) {
+                        *v -= qty;
                     }
                 }
             }
-            Event::StockWritten {
+            EventRef::StockWritten {
                 sku,
                 before,
                 after,
@@ -296,7 +290,7 @@ pub fn resurrected_units(obs: &[Observation], initial_sellable: &BTreeMap<String
                     *v += after - before;
                 }
             }
-            Event::ErpStockMoved {
+            EventRef::ErpStockMoved {
                 sku,
                 before,
                 after,
@@ -306,7 +300,7 @@ pub fn resurrected_units(obs: &[Observation], initial_sellable: &BTreeMap<String
                     *v += after - before;
                 }
             }
-            Event::StockWritten { sku, after, via, .. } if via == "sync" || via == "patch" => {
+            EventRef::StockWritten { sku, after, via, .. } if via == "sync" || via == "patch" => {
                 if let Some(truth) = ledger.get(sku) {
                     let excess = after - (*truth).max(0);
                     if excess > 0 {
@@ -324,7 +318,12 @@ pub fn resurrected_units(obs: &[Observation], initial_sellable: &BTreeMap<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observe::SkuQty;
+    use crate::observe::{Event, Observation, SkuQty};
+
+    /// Packs observations as a run's log holds them.
+    fn pack(obs: &[Observation]) -> Observations {
+        obs.iter().cloned().collect()
+    }
 
     fn at(s: f64, system: System, event: Event) -> Observation {
         Observation {
@@ -377,7 +376,7 @@ mod tests {
         obs.push(created(800.0, "slow"));
         // A duplicate creation is not a second export.
         obs.push(created(900.0, "slow"));
-        let m = measure(&obs, SimTime::from_secs_f64(1000.0), Duration::from_secs(60));
+        let m = measure(&pack(&obs), SimTime::from_secs_f64(1000.0), Duration::from_secs(60));
         let d = &m.latency.order_export;
         assert_eq!(d.count, 101);
         assert!((d.p50_ms - 30_000.0).abs() / 30_000.0 < 0.001, "{d:?}");
@@ -450,7 +449,7 @@ mod tests {
                 },
             ),
         ];
-        let m = measure(&obs, SimTime::from_secs_f64(200.0), Duration::from_secs(60));
+        let m = measure(&pack(&obs), SimTime::from_secs_f64(200.0), Duration::from_secs(60));
         assert_eq!(m.latency.stock_sync.count, 1);
         assert_eq!(m.latency.stock_sync.max_ms, 60_000.0);
         assert_eq!(m.latency.shipment_sync.max_ms, 60_000.0);
@@ -486,7 +485,7 @@ mod tests {
         };
         let initial: BTreeMap<String, i64> = [("SW1".to_string(), 10)].into();
         // 3 sold, then the naive push writes on hand (10): 3 units resurrected.
-        let (units, events) = resurrected_units(&[sold(1.0, 3), push(2.0, 10)], &initial);
+        let (units, events) = resurrected_units(&pack(&[sold(1.0, 3), push(2.0, 10)]), &initial);
         assert_eq!((units, events), (3, 1));
         // The careful push (10 - 3) resurrects nothing; a receipt raises the truth.
         let receipt = at(
@@ -499,7 +498,7 @@ mod tests {
                 reason: "receipt".into(),
             },
         );
-        let (units, _) = resurrected_units(&[sold(1.0, 3), push(2.0, 7), receipt, push(4.0, 12)], &initial);
+        let (units, _) = resurrected_units(&pack(&[sold(1.0, 3), push(2.0, 7), receipt, push(4.0, 12)]), &initial);
         assert_eq!(units, 0);
     }
 
@@ -546,20 +545,20 @@ mod tests {
             // A SKU outside the comparison does not count.
             written(950.0, "X", 1, 2, "sync"),
         ];
-        let c = stock_consistency(&obs, |s| s != "X", true);
+        let c = stock_consistency(&pack(&obs), |s| s != "X", true);
         assert_eq!(c.last_erp_stock_change_ms, Some(400_000));
         assert_eq!(c.consistent_at_ms, Some(460_000));
         assert_eq!(c.time_to_consistency_ms, Some(60_000.0));
         // Order does not matter.
         let mut reversed = obs.clone();
         reversed.reverse();
-        assert_eq!(stock_consistency(&reversed, |s| s != "X", true), c);
+        assert_eq!(stock_consistency(&pack(&reversed), |s| s != "X", true), c);
         // Still different at the end: never consistent, but the last change is known.
-        let never = stock_consistency(&obs, |s| s != "X", false);
+        let never = stock_consistency(&pack(&obs), |s| s != "X", false);
         assert_eq!((never.consistent_at_ms, never.time_to_consistency_ms), (None, None));
         assert_eq!(never.last_erp_stock_change_ms, Some(400_000));
         // No ERP change and no push: consistent from the start.
-        let quiet = stock_consistency(&[], |_| true, true);
+        let quiet = stock_consistency(&pack(&[]), |_| true, true);
         assert_eq!(
             (quiet.consistent_at_ms, quiet.time_to_consistency_ms),
             (Some(0), Some(0.0))
@@ -575,7 +574,7 @@ mod tests {
             placed(130.0, "c"),
             created(175.0, "b"),
         ];
-        let m = measure(&obs, SimTime::from_secs_f64(180.0), Duration::from_secs(60));
+        let m = measure(&pack(&obs), SimTime::from_secs_f64(180.0), Duration::from_secs(60));
         let placed: Vec<u64> = m.timeline.iter().map(|p| p.orders_placed).collect();
         let backlog: Vec<u64> = m.timeline.iter().map(|p| p.backlog).collect();
         let never: Vec<u64> = m.timeline.iter().map(|p| p.never_exported).collect();
@@ -590,7 +589,7 @@ mod tests {
     fn a_parked_order_does_not_set_the_oldest_unexported_age() {
         // "parked" waits the whole hour and never exports; "slow" takes 10 minutes.
         let obs = vec![placed(0.0, "parked"), placed(60.0, "slow"), created(660.0, "slow")];
-        let m = measure(&obs, SimTime::from_secs_f64(3_600.0), Duration::from_secs(60));
+        let m = measure(&pack(&obs), SimTime::from_secs_f64(3_600.0), Duration::from_secs(60));
         let oldest = m.latency.oldest_unexported_max_ms;
         assert!((540_000.0..=600_000.0).contains(&oldest), "oldest {oldest}");
         assert_eq!(m.timeline.last().unwrap().never_exported, 1);

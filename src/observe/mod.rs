@@ -9,10 +9,17 @@
 //! interprets it.
 //!
 //! Memory: requests are *counted*, not logged, so a long replay's memory grows
-//! with state changes only, and the run pipeline drains the log as it goes.
+//! with state changes only; and the log keeps them packed ([`Observations`]:
+//! interned strings, 40 bytes an observation plus its new strings), handed whole to the
+//! measurement layer with [`ObservationLog::take`].
 
+mod event;
+mod intern;
+mod packed;
 mod stats;
 
+pub use event::{Event, EventOf, EventRef, SkuQty};
+pub use packed::{Codes, Lines, ObservationRef, Observations};
 pub use stats::{RequestStats, RouteStats};
 
 use std::collections::VecDeque;
@@ -40,128 +47,31 @@ pub struct Observation {
     pub event: Event,
 }
 
-/// A quantity of one SKU.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SkuQty {
-    pub sku: String,
-    pub qty: i64,
-}
-
-/// What changed. Shopware and ERP events share one enum so that one log and one
-/// JSONL format serve both twins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum Event {
-    // ---- Shopware ----
-    /// An order was placed in the storefront (stock taken in 6.6+).
-    OrderPlaced {
-        order_id: String,
-        order_number: String,
-        guest: bool,
-        lines: Vec<SkuQty>,
-        gross: f64,
-    },
-    /// A sale the storefront refused (not enough stock shown, closeout sold out).
-    OrderRefused {
-        sku: String,
-        reason: String,
-    },
-    /// `product.stock` changed, and why (`sync`, `patch`, `order`, `cancel`, `reopen`).
-    StockWritten {
-        sku: String,
-        before: i64,
-        after: i64,
-        via: String,
-        /// The `available` flag after the write (stale when indexing was disabled).
-        available: bool,
-    },
-    /// A state machine moved.
-    StateChanged {
-        entity: String,
-        id: String,
-        order_number: Option<String>,
-        transition: String,
-        from: String,
-        to: String,
-    },
-    /// Tracking codes were written on a delivery.
-    TrackingSet {
-        delivery_id: String,
-        order_number: Option<String>,
-        codes: Vec<String>,
-    },
-    // ---- ERP ----
-    /// The ERP accepted a sales order.
-    ErpOrderCreated {
-        number: String,
-        external_document_number: String,
-        customer_number: String,
-        lines: Vec<SkuQty>,
-        total_including_tax: f64,
-    },
-    /// The ERP rejected a sales order, with its error code.
-    ErpOrderRejected {
-        external_document_number: String,
-        code: String,
-        message: String,
-    },
-    /// An existing order was replaced by a POST with the same external
-    /// document number (profiles in upsert mode).
-    ErpOrderUpdated {
-        number: String,
-        external_document_number: String,
-        lines: Vec<SkuQty>,
-        total_including_tax: f64,
-    },
-    ErpCustomerCreated {
-        number: String,
-        email: Option<String>,
-    },
-    /// A shipment was posted (on hand dropped).
-    ErpShipmentPosted {
-        number: String,
-        external_document_number: String,
-        tracking_number: Option<String>,
-        lines: Vec<SkuQty>,
-    },
-    /// ERP stock moved (receipt, adjustment, shipment).
-    ErpStockMoved {
-        sku: String,
-        before: i64,
-        after: i64,
-        reason: String,
-    },
-    // ---- both ----
-    /// A request answered 429 (or the ERP's throttling status).
-    Throttled {
-        route: String,
-        status: u16,
-        retry_after_secs: Option<u64>,
-    },
-    /// A fault was injected (deadlock 500, timeout, overload 503, dropped connection).
-    Fault {
-        route: String,
-        kind: String,
-        status: u16,
-    },
-}
-
-/// Shared log of observations; cheap to clone.
+/// Shared log of observations; cheap to clone. One log may serve both twins.
 ///
-/// Unbounded by default: a run drains it as it goes. A standalone server, which
-/// nobody drains, uses [`ObservationLog::bounded`]: the oldest observations are
-/// dropped (and counted) so memory stays flat however long it serves.
+/// Unbounded by default, and packed ([`Observations`]): a run takes it whole at
+/// the end. A standalone server, which nobody drains, uses
+/// [`ObservationLog::bounded`]: the oldest observations are dropped (and
+/// counted) so memory stays flat however long it serves.
 #[derive(Debug, Clone, Default)]
 pub struct ObservationLog {
     inner: Arc<Mutex<Ring>>,
 }
 
-#[derive(Debug, Default)]
-struct Ring {
-    items: VecDeque<Observation>,
-    /// `None`: unbounded.
-    capacity: Option<usize>,
-    dropped: u64,
+#[derive(Debug)]
+enum Ring {
+    Unbounded(Observations),
+    Bounded {
+        items: VecDeque<Observation>,
+        capacity: usize,
+        dropped: u64,
+    },
+}
+
+impl Default for Ring {
+    fn default() -> Self {
+        Ring::Unbounded(Observations::new())
+    }
 }
 
 impl ObservationLog {
@@ -171,9 +81,9 @@ impl ObservationLog {
 
     /// A log that keeps at most `capacity` observations, dropping the oldest.
     pub fn bounded(capacity: usize) -> Self {
-        let ring = Ring {
+        let ring = Ring::Bounded {
             items: VecDeque::new(),
-            capacity: Some(capacity.max(1)),
+            capacity: capacity.max(1),
             dropped: 0,
         };
         ObservationLog {
@@ -182,28 +92,52 @@ impl ObservationLog {
     }
 
     pub fn record(&self, at: SimTime, system: System, event: Event) {
-        let mut ring = self.lock();
-        if let Some(cap) = ring.capacity {
-            while ring.items.len() >= cap {
-                ring.items.pop_front();
-                ring.dropped += 1;
+        match &mut *self.lock() {
+            Ring::Unbounded(obs) => obs.record(at, system, event),
+            Ring::Bounded {
+                items,
+                capacity,
+                dropped,
+            } => {
+                while items.len() >= *capacity {
+                    items.pop_front();
+                    *dropped += 1;
+                }
+                items.push_back(Observation { at, system, event });
             }
         }
-        ring.items.push_back(Observation { at, system, event });
     }
 
     /// A copy of everything held.
     pub fn snapshot(&self) -> Vec<Observation> {
-        self.lock().items.iter().cloned().collect()
+        match &*self.lock() {
+            Ring::Unbounded(obs) => obs.to_vec(),
+            Ring::Bounded { items, .. } => items.iter().cloned().collect(),
+        }
     }
 
     /// Takes everything held, leaving the log empty.
     pub fn drain(&self) -> Vec<Observation> {
-        self.lock().items.drain(..).collect()
+        match &mut *self.lock() {
+            Ring::Unbounded(obs) => std::mem::take(obs).to_vec(),
+            Ring::Bounded { items, .. } => items.drain(..).collect(),
+        }
+    }
+
+    /// Takes everything held, packed, leaving the log empty (no copy when
+    /// unbounded).
+    pub fn take(&self) -> Observations {
+        match &mut *self.lock() {
+            Ring::Unbounded(obs) => std::mem::take(obs),
+            Ring::Bounded { items, .. } => items.drain(..).collect(),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.lock().items.len()
+        match &*self.lock() {
+            Ring::Unbounded(obs) => obs.len(),
+            Ring::Bounded { items, .. } => items.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -212,7 +146,10 @@ impl ObservationLog {
 
     /// Observations dropped by a bounded log.
     pub fn dropped(&self) -> u64 {
-        self.lock().dropped
+        match &*self.lock() {
+            Ring::Unbounded(_) => 0,
+            Ring::Bounded { dropped, .. } => *dropped,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {

@@ -16,7 +16,7 @@ use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
 use crate::measure::measure;
-use crate::observe::{Event, ObservationLog, RequestStats};
+use crate::observe::{EventRef, ObservationLog, RequestStats};
 use crate::reconcile::{erp_orders, reconcile, shop_orders};
 use crate::report::model::{
     EndpointStats, ExceptionCount, Harness, RateLimits, RunReport, ScenarioInfo, REPORT_VERSION,
@@ -144,7 +144,9 @@ pub async fn execute(
     let wall_start = Instant::now();
     let started_at = crate::clock::rfc3339_ms(time::OffsetDateTime::now_utc());
     let clock: SharedClock = Arc::new(ScaledClock::start(setup.speed));
-    let (shop_log, erp_log) = (ObservationLog::new(), ObservationLog::new());
+    // One log for both twins: strings they share (SKUs, order numbers) are
+    // stored once, and measurement takes it whole, without a copy.
+    let log = ObservationLog::new();
     let shop_creds = Credentials::generated(setup.seed);
     let shop = ShopwareTwin::new(
         setup.shop_profile.clone(),
@@ -152,11 +154,11 @@ pub async fn execute(
         shop_creds.clone(),
         setup.seed,
         clock.clone(),
-        shop_log.clone(),
+        log.clone(),
     );
     let mut erp_cfg = ErpConfig::new(setup.erp_profile.clone(), setup.seed);
     erp_cfg.catalogue = setup.erp_catalogue;
-    let erp = Arc::new(ErpTwin::new(erp_cfg, clock.clone(), erp_log.clone()).context("cannot build the ERP twin")?);
+    let erp = Arc::new(ErpTwin::new(erp_cfg, clock.clone(), log.clone()).context("cannot build the ERP twin")?);
     let loopback = "127.0.0.1:0".parse().expect("a valid address");
     let shop_server = crate::twin::http::spawn(shop.clone(), loopback)
         .await
@@ -258,8 +260,7 @@ pub async fn execute(
     let wall = wall_start.elapsed();
 
     // Measure at the twins.
-    let mut obs = shop_log.drain();
-    obs.extend(erp_log.drain());
+    let obs = log.take();
     let measured = measure(&obs, run_end, setup.interval);
     let mut timeline = measured.timeline;
     let mut prev = 0;
@@ -279,8 +280,8 @@ pub async fn execute(
         .fold(0.0, f64::max);
     let stock_writes_per_interval = {
         let mut per: BTreeMap<u64, u64> = BTreeMap::new();
-        for o in &obs {
-            if matches!(&o.event, Event::StockWritten { via, .. } if via == "sync" || via == "patch") {
+        for o in obs.iter() {
+            if matches!(o.event, EventRef::StockWritten { via, .. } if via == "sync" || via == "patch") {
                 *per.entry(o.at.as_millis() / setup.interval.as_millis().max(1) as u64)
                     .or_default() += 1;
             }
@@ -289,11 +290,18 @@ pub async fn execute(
     };
     let svc = &setup.shop_profile.service;
     let per_record = (svc.per_record_write + svc.per_record_indexing).as_secs_f64().max(1e-9);
-    let throttled: Vec<&Event> = obs
+    let throttled_with_retry_after = obs
         .iter()
-        .map(|o| &o.event)
-        .filter(|e| matches!(e, Event::Throttled { .. }))
-        .collect();
+        .filter(|o| {
+            matches!(
+                o.event,
+                EventRef::Throttled {
+                    retry_after_secs: Some(_),
+                    ..
+                }
+            )
+        })
+        .count() as u64;
     let all_requests = total_requests(&shop.stats, erp.stats());
     let throttled_429 = shop.stats.total_with_status(429) + erp.stats().total_with_status(429);
     let server_errors: u64 = [&shop.stats, erp.stats()]
@@ -310,18 +318,7 @@ pub async fn execute(
         ]
         .into(),
         throttled_429,
-        throttled_with_retry_after: throttled
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e,
-                    Event::Throttled {
-                        retry_after_secs: Some(_),
-                        ..
-                    }
-                )
-            })
-            .count() as u64,
+        throttled_with_retry_after,
         retry_after_violations: shop.retry_after_violations() + erp.retry_after_violations(),
         server_errors_5xx: server_errors,
         peak_requests_per_second: peak_rps,
@@ -335,20 +332,32 @@ pub async fn execute(
     };
 
     // Reconcile the end states.
-    let erp_state = erp.snapshot();
+    // The ERP's end state is read in place: a peak day's would take hundreds of
+    // MB to clone.
+    let (erp_side, available, erp_items, erp_fulfilments) = erp.with_state(|state| {
+        let available: BTreeMap<String, i64> = state
+            .items
+            .iter()
+            .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+            .map(|(sku, i)| (sku.clone(), i.available()))
+            .collect();
+        let erp_items: BTreeMap<String, bool> = state
+            .items
+            .iter()
+            .map(|(number, item)| (number.clone(), item.blocked))
+            .collect();
+        (
+            erp_orders(state),
+            available,
+            erp_items,
+            crate::reconcile::shipments::erp_fulfilments(state),
+        )
+    });
     let shop_side = shop_orders(&shop.read());
-    let shop_stock: BTreeMap<String, i64> = erp_state
-        .items
+    let shop_stock: BTreeMap<String, i64> = erp_items
         .keys()
         .filter_map(|sku| shop.stock_of(sku).map(|(s, _)| (sku.clone(), s)))
         .collect();
-    let available: BTreeMap<String, i64> = erp_state
-        .items
-        .iter()
-        .filter(|(_, i)| i.item_type.as_str() == "Inventory")
-        .map(|(sku, i)| (sku.clone(), i.available()))
-        .collect();
-    let erp_side = erp_orders(&erp_state);
     let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
@@ -359,10 +368,7 @@ pub async fn execute(
     {
         use crate::reconcile::shipments;
         let store = shop.read();
-        let (out_of_sync, gaps) = shipments::compare(
-            &shipments::shop_deliveries(&store),
-            &shipments::erp_fulfilments(&erp_state),
-        );
+        let (out_of_sync, gaps) = shipments::compare(&shipments::shop_deliveries(&store), &erp_fulfilments);
         reconciliation.shipments_out_of_sync = out_of_sync;
         reconciliation.shipment_gaps = gaps;
     }
@@ -445,11 +451,6 @@ pub async fn execute(
         },
         timeline,
     };
-    let erp_items: BTreeMap<String, bool> = erp_state
-        .items
-        .iter()
-        .map(|(number, item)| (number.clone(), item.blocked))
-        .collect();
     report.diagnosis = crate::diagnose::diagnose(&crate::diagnose::RunFacts {
         report: &report,
         engine: match &setup.engine {

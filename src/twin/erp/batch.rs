@@ -266,7 +266,7 @@ fn run_one(
             let posted = orders::post(g, ctx, body)?;
             if let Some(u) = undo {
                 u.push(match (posted.status, before) {
-                    (200, Some(old)) => Undo::Replaced(Box::new(old)),
+                    (200, Some(old)) => Undo::Replaced(old),
                     _ => Undo::Created(posted.number.clone()),
                 });
             }

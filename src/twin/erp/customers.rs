@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::errors::ODataError;
+use super::fields::TextFields;
 use super::payload::Body;
 use super::state::Customer;
 use super::{Ctx, Inner};
@@ -64,12 +65,13 @@ pub fn post(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<String, OD
             ))
         }
     }
-    let mut fields = std::collections::BTreeMap::new();
+    let mut texts = Vec::new();
     for (k, max) in address_fields(ctx) {
         if let Some(v) = b.text(k, max, k)? {
-            fields.insert(k.to_string(), v);
+            texts.push((k, v));
         }
     }
+    let fields = TextFields::from_pairs(texts).expect("every address field is in fields::NAMES");
     let prices_include_tax = b
         .boolean("pricesIncludeTax")?
         .unwrap_or(ctx.profile.orders.prices_include_tax);

@@ -165,6 +165,7 @@ fn split_lines(order: &SalesOrder) -> Option<Vec<(usize, i64)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::twin::erp::guid::Guid;
     use crate::twin::erp::state::{LineType, SalesOrderLine};
 
     fn cfg(share: f64) -> FulfilmentConfig {
@@ -180,10 +181,10 @@ mod tests {
 
     fn order(qtys: &[i64]) -> SalesOrder {
         SalesOrder {
-            id: "o".into(),
+            id: Guid::default(),
             number: "S-ORD101001".into(),
             external_document_number: String::new(),
-            customer_id: String::new(),
+            customer_id: Guid::default(),
             customer_number: String::new(),
             customer_name: String::new(),
             fields: Default::default(),
@@ -193,7 +194,7 @@ mod tests {
             lines: qtys
                 .iter()
                 .map(|q| SalesOrderLine {
-                    id: String::new(),
+                    id: Guid::default(),
                     sequence: 10000,
                     line_type: LineType::Item,
                     line_object_number: "SW10000".into(),

@@ -50,7 +50,9 @@ pub mod cli;
 pub mod csv;
 mod customers;
 pub mod errors;
+pub mod fields;
 pub mod fulfilment;
+pub mod guid;
 pub mod odata;
 mod orders;
 mod payload;
@@ -185,7 +187,7 @@ impl ErpTwin {
         let codes: Vec<String> = profile.tax_codes.iter().map(|t| t.code.clone()).collect();
         let mut ids = Ids::new(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x1d5));
         let mut cred_rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xc1e7);
-        let company_id = ids.guid();
+        let company_id = ids.guid().to_string();
         let client_id = cfg.client_id.unwrap_or_else(|| {
             let mut b = [0u8; 16];
             cred_rng.fill(&mut b);
@@ -388,6 +390,15 @@ impl ErpTwin {
             .filter(|(_, i)| i.item_type == ItemType::Inventory)
             .map(|(sku, i)| (sku.clone(), i.available()))
             .collect()
+    }
+
+    /// Runs `f` on the state as [`ErpTwin::snapshot`] would return it, without
+    /// cloning it (the twin is locked meanwhile).
+    pub fn with_state<R>(&self, f: impl FnOnce(&ErpState) -> R) -> R {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        self.post_due(&mut g, now);
+        f(&g.state)
     }
 
     pub fn snapshot(&self) -> ErpState {

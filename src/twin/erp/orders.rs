@@ -11,6 +11,7 @@
 use serde_json::Value;
 
 use super::errors::ODataError;
+use super::fields::TextFields;
 use super::payload::Body;
 use super::profile::ExternalRefMode;
 use super::state::{LineType, SalesOrder, SalesOrderLine};
@@ -193,12 +194,13 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
         })?
         .clone();
 
-    let mut fields = std::collections::BTreeMap::new();
+    let mut texts = Vec::new();
     for (k, limit) in HEADER_TEXT {
         if let Some(v) = b.text(k, limit.max(ctx), k)? {
-            fields.insert((*k).to_string(), v);
+            texts.push((*k, v));
         }
     }
+    let fields = TextFields::from_pairs(texts).expect("every header text field is in fields::NAMES");
     let currency = b.text("currencyCode", 10, "Currency Code")?.unwrap_or_default();
     if !currency.is_empty() && currency != ctx.profile.api.currency_code {
         return Err(ODataError::table_relation(
@@ -263,7 +265,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
         }
         (ExternalRefMode::Upsert, Some(number)) => {
             let o = inner.state.orders.get(number);
-            if o.is_some_and(SalesOrder::anything_shipped) {
+            if o.is_some_and(|o| o.anything_shipped()) {
                 return Err(ODataError::new(
                     "Application_DialogException",
                     format!("Sales order {number} has been shipped and cannot be changed."),
@@ -282,7 +284,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
             };
             release(inner, &old);
             let order = SalesOrder {
-                customer_id: customer.id.clone(),
+                customer_id: customer.id,
                 customer_number: customer.number.clone(),
                 customer_name: customer.display_name.clone(),
                 fields,
@@ -293,7 +295,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
                 total_tax: doc.total_tax,
                 total_including_tax: doc.total_including_tax,
                 last_modified: ctx.at,
-                ..old
+                ..*old
             };
             reserve(inner, &order);
             ctx.log.record(
@@ -314,7 +316,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
                 id: inner.ids.guid(),
                 number: inner.ids.order_number(),
                 external_document_number: ext.clone(),
-                customer_id: customer.id.clone(),
+                customer_id: customer.id,
                 customer_number: customer.number.clone(),
                 customer_name: customer.display_name.clone(),
                 fields,
@@ -465,7 +467,7 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
             }
             (
                 number,
-                Some(item.id.clone()),
+                Some(item.id),
                 item.display_name.clone(),
                 item.tax_code.clone(),
                 item.unit_price_e5,
@@ -559,4 +561,17 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
         tax: 0,
         amount_including_tax: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_header_text_field_has_a_packed_name() {
+        for (name, _) in super::HEADER_TEXT {
+            assert!(
+                super::super::fields::NAMES.contains(name),
+                "{name} missing from fields::NAMES"
+            );
+        }
+    }
 }

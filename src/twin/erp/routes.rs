@@ -257,7 +257,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Item(id) => {
             let item = state
                 .item_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.items.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Item", id))?;
             Ok(single(ctx, "items", opts, item.to_json(epoch)))
@@ -288,7 +288,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Customer(id) => {
             let c = state
                 .customer_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.customers.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Customer", id))?;
             Ok(single(ctx, "customers", opts, c.to_json(epoch)))
@@ -302,15 +302,19 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
                     ctx,
                     opts,
                     "salesOrders",
-                    hits.iter().filter_map(|n| state.orders.get(n)),
+                    hits.iter().filter_map(|n| state.orders.get(n).map(|o| &**o)),
                     |o| o.to_json(epoch, lines),
                 )
             } else if let Some(n) = eq_value(opts, "number") {
-                list(ctx, opts, "salesOrders", state.orders.get(n).into_iter(), |o| {
-                    o.to_json(epoch, lines)
-                })
+                list(
+                    ctx,
+                    opts,
+                    "salesOrders",
+                    state.orders.get(n).map(|o| &**o).into_iter(),
+                    |o| o.to_json(epoch, lines),
+                )
             } else {
-                list(ctx, opts, "salesOrders", state.orders.values(), |o| {
+                list(ctx, opts, "salesOrders", state.orders.values().map(|o| &**o), |o| {
                     o.to_json(epoch, lines)
                 })
             }
@@ -319,7 +323,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
             check_expand(opts, &["salesOrderLines"], "Microsoft.NAV.salesOrder")?;
             let o = state
                 .order_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.orders.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Header", id))?;
             Ok(single(
@@ -332,7 +336,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::SalesOrderLines(id) => {
             let o = state
                 .order_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.orders.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Header", id))?;
             let value: Vec<Value> = o.lines.iter().map(|l| l.to_json(&o.id)).collect();
@@ -345,15 +349,19 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Shipments => {
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;
             let lines = opts.expands("salesShipmentLines");
-            list(ctx, opts, "salesShipments", state.shipments.values(), |s| {
-                s.to_json(epoch, lines)
-            })
+            list(
+                ctx,
+                opts,
+                "salesShipments",
+                state.shipments.values().map(|s| &**s),
+                |s| s.to_json(epoch, lines),
+            )
         }
         Resource::Shipment(id) => {
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;
             let s = state
                 .shipment_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.shipments.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Shipment Header", id))?;
             Ok(single(
@@ -366,7 +374,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::ShipmentLines(id) => {
             let s = state
                 .shipment_ids
-                .get(id)
+                .get(id.as_str())
                 .and_then(|n| state.shipments.get(n))
                 .ok_or_else(|| ODataError::record_not_found("Sales Shipment Header", id))?;
             let body = s.to_json(epoch, true);

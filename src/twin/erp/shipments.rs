@@ -111,7 +111,7 @@ impl ErpTwin {
             let shipment = Shipment {
                 id,
                 number: number.clone(),
-                order_id: order.id.clone(),
+                order_id: order.id,
                 order_number: order.number.clone(),
                 external_document_number: order.external_document_number.clone(),
                 customer_number: order.customer_number.clone(),

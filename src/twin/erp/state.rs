@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use super::fields::TextFields;
+use super::guid::Guid;
 use super::odata::{Kind, Queryable, Value};
 use super::totals::{cents_json, percent_json, unit_price_json};
 use crate::clock::SimTime;
@@ -49,7 +51,7 @@ impl ItemType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
     pub display_name: String,
     pub item_type: ItemType,
@@ -72,13 +74,13 @@ impl Item {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
     pub display_name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
     /// Address and other free-text fields as sent.
-    pub fields: BTreeMap<String, String>,
+    pub fields: TextFields,
     pub prices_include_tax: bool,
     pub last_modified: SimTime,
 }
@@ -110,11 +112,11 @@ impl LineType {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesOrderLine {
-    pub id: String,
+    pub id: Guid,
     pub sequence: u32,
     pub line_type: LineType,
     pub line_object_number: String,
-    pub item_id: Option<String>,
+    pub item_id: Option<Guid>,
     pub description: String,
     pub description2: String,
     pub quantity: i64,
@@ -143,14 +145,14 @@ impl SalesOrderLine {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SalesOrder {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
     pub external_document_number: String,
-    pub customer_id: String,
+    pub customer_id: Guid,
     pub customer_number: String,
     pub customer_name: String,
     /// Address, e-mail and phone fields as sent.
-    pub fields: BTreeMap<String, String>,
+    pub fields: TextFields,
     pub currency_code: String,
     pub prices_include_tax: bool,
     /// Header (invoice) discount in cents, in the document's price basis.
@@ -174,7 +176,7 @@ impl SalesOrder {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShipmentLine {
-    pub id: String,
+    pub id: Guid,
     pub sequence: u32,
     pub line_object_number: String,
     pub description: String,
@@ -183,9 +185,9 @@ pub struct ShipmentLine {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shipment {
-    pub id: String,
+    pub id: Guid,
     pub number: String,
-    pub order_id: String,
+    pub order_id: Guid,
     pub order_number: String,
     pub external_document_number: String,
     pub customer_number: String,
@@ -217,10 +219,10 @@ impl Ids {
     }
 
     /// A lowercase GUID with dashes (version 4 bits set), from the seeded RNG.
-    pub fn guid(&mut self) -> String {
+    pub fn guid(&mut self) -> Guid {
         let mut b = [0u8; 16];
         self.rng.fill_bytes(&mut b);
-        uuid::Builder::from_random_bytes(b).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(b).into_uuid().into()
     }
 
     /// `S-ORD101001`, `S-ORD101002`, …
@@ -261,17 +263,20 @@ pub struct ErpState {
     pub items: BTreeMap<String, Item>,
     pub customers: BTreeMap<String, Customer>,
     pub accounts: BTreeMap<String, GlAccount>,
-    pub orders: BTreeMap<String, SalesOrder>,
-    pub shipments: BTreeMap<String, Shipment>,
+    /// Boxed: a B-tree node holds 11 entries and, filled in number order,
+    /// stays about half full; boxing keeps the slack to a pointer per slot
+    /// instead of a whole record.
+    pub orders: BTreeMap<String, Box<SalesOrder>>,
+    pub shipments: BTreeMap<String, Box<Shipment>>,
     /// Item id → number, order id → number, … for `({id})` lookups.
     #[serde(skip)]
-    pub item_ids: BTreeMap<String, String>,
+    pub item_ids: BTreeMap<Guid, String>,
     #[serde(skip)]
-    pub customer_ids: BTreeMap<String, String>,
+    pub customer_ids: BTreeMap<Guid, String>,
     #[serde(skip)]
-    pub order_ids: BTreeMap<String, String>,
+    pub order_ids: BTreeMap<Guid, String>,
     #[serde(skip)]
-    pub shipment_ids: BTreeMap<String, String>,
+    pub shipment_ids: BTreeMap<Guid, String>,
     /// Lowercased e-mail → customer numbers with it.
     #[serde(skip)]
     pub customer_emails: BTreeMap<String, Vec<String>>,
@@ -282,12 +287,12 @@ pub struct ErpState {
 
 impl ErpState {
     pub fn insert_item(&mut self, item: Item) {
-        self.item_ids.insert(item.id.clone(), item.number.clone());
+        self.item_ids.insert(item.id, item.number.clone());
         self.items.insert(item.number.clone(), item);
     }
 
     pub fn insert_customer(&mut self, c: Customer) {
-        self.customer_ids.insert(c.id.clone(), c.number.clone());
+        self.customer_ids.insert(c.id, c.number.clone());
         if let Some(e) = &c.email {
             let v = self.customer_emails.entry(e.to_lowercase()).or_default();
             if !v.contains(&c.number) {
@@ -298,20 +303,20 @@ impl ErpState {
     }
 
     pub fn insert_order(&mut self, o: SalesOrder) {
-        self.order_ids.insert(o.id.clone(), o.number.clone());
+        self.order_ids.insert(o.id, o.number.clone());
         if !o.external_document_number.is_empty() {
             let v = self.ext_index.entry(o.external_document_number.clone()).or_default();
             if !v.contains(&o.number) {
                 v.push(o.number.clone());
             }
         }
-        self.orders.insert(o.number.clone(), o);
+        self.orders.insert(o.number.clone(), Box::new(o));
     }
 
     /// Removes an order and its index entries (a rolled-back batch).
     pub fn remove_order(&mut self, number: &str) -> Option<SalesOrder> {
-        let o = self.orders.remove(number)?;
-        self.order_ids.remove(&o.id);
+        let o = *self.orders.remove(number)?;
+        self.order_ids.remove(&*o.id);
         if let Some(v) = self.ext_index.get_mut(&o.external_document_number) {
             v.retain(|n| n != number);
             if v.is_empty() {
@@ -324,7 +329,7 @@ impl ErpState {
     /// Removes a customer and its index entries (a rolled-back batch).
     pub fn remove_customer(&mut self, number: &str) -> Option<Customer> {
         let c = self.customers.remove(number)?;
-        self.customer_ids.remove(&c.id);
+        self.customer_ids.remove(&*c.id);
         if let Some(e) = &c.email {
             let key = e.to_lowercase();
             if let Some(v) = self.customer_emails.get_mut(&key) {
@@ -338,8 +343,8 @@ impl ErpState {
     }
 
     pub fn insert_shipment(&mut self, s: Shipment) {
-        self.shipment_ids.insert(s.id.clone(), s.number.clone());
-        self.shipments.insert(s.number.clone(), s);
+        self.shipment_ids.insert(s.id, s.number.clone());
+        self.shipments.insert(s.number.clone(), Box::new(s));
     }
 }
 
@@ -423,8 +428,8 @@ impl Customer {
             "lastModifiedDateTime": ts(self.last_modified, epoch),
         });
         if let Some(obj) = v.as_object_mut() {
-            for (k, val) in &self.fields {
-                obj.insert(k.clone(), json!(val));
+            for (k, val) in self.fields.iter() {
+                obj.insert(k.to_string(), json!(val));
             }
         }
         v
@@ -460,7 +465,7 @@ impl SalesOrderLine {
             "id": self.id,
             "documentId": document_id,
             "sequence": self.sequence,
-            "itemId": self.item_id.clone().unwrap_or_else(|| "00000000-0000-0000-0000-000000000000".into()),
+            "itemId": self.item_id.unwrap_or_default(),
             "lineType": self.line_type.as_str(),
             "lineObjectNumber": self.line_object_number,
             "description": self.description,
@@ -504,8 +509,8 @@ impl SalesOrder {
             "lastModifiedDateTime": ts(self.last_modified, epoch),
         });
         if let Some(obj) = v.as_object_mut() {
-            for (k, val) in &self.fields {
-                obj.insert(k.clone(), json!(val));
+            for (k, val) in self.fields.iter() {
+                obj.insert(k.to_string(), json!(val));
             }
             if with_lines {
                 obj.insert(
