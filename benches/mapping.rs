@@ -31,20 +31,10 @@ use synctwin::twin::{Twin, TwinRequest};
 const ORDERS: usize = 200;
 
 fn request(path: &str, token: Option<&str>, body: &Value) -> TwinRequest {
-    let mut headers = hyper::HeaderMap::new();
-    if let Some(t) = token {
-        headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    headers.insert("content-type", "application/json".parse().unwrap());
-    headers.insert("accept", "application/json".parse().unwrap());
-    TwinRequest {
-        method: hyper::Method::POST,
-        path: path.into(),
-        query: None,
-        headers,
-        body: serde_json::to_vec(body).unwrap().into(),
-        peer: "127.0.0.1".parse().unwrap(),
-    }
+    TwinRequest::local(hyper::Method::POST, path, serde_json::to_vec(body).unwrap())
+        .with_bearer(token)
+        .with_header("content-type", "application/json")
+        .with_header("accept", "application/json")
 }
 
 /// The export's search answer for the seeded shop's orders, as bytes.

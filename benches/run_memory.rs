@@ -19,17 +19,15 @@
 //! ONLY=erp or ONLY=log for one part, e.g. under a heap profiler).
 
 use std::alloc::{GlobalAlloc, Layout, System as Sys};
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde_json::{json, Value};
 use synctwin::clock::{ManualClock, SimTime};
 use synctwin::observe::{Event, Observation, ObservationLog, SkuQty, System};
 use synctwin::twin::erp::{Catalogue, ErpConfig, ErpProfile, ErpTwin};
-use synctwin::twin::{HeaderMap, Twin, TwinRequest};
+use synctwin::twin::{Twin, TwinRequest};
 
 struct Counting;
 
@@ -218,23 +216,9 @@ fn observations(orders: usize, skus: usize) -> Vec<Observation> {
 }
 
 fn request(method: &str, path: &str, token: Option<&str>, body: Vec<u8>, ctype: &str) -> TwinRequest {
-    let mut headers = HeaderMap::new();
-    if let Some(t) = token {
-        headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    headers.insert("content-type", ctype.parse().unwrap());
-    let (path, query) = match path.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (path.to_string(), None),
-    };
-    TwinRequest {
-        method: method.parse().unwrap(),
-        path,
-        query,
-        headers,
-        body: Bytes::from(body),
-        peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
-    }
+    TwinRequest::local(method.parse().unwrap(), path, body)
+        .with_bearer(token)
+        .with_header("content-type", ctype)
 }
 
 /// Bytes the ERP twin holds per sales order, and per order once shipped.

@@ -15,18 +15,10 @@ use serde_json::Value;
 use synctwin::twin::{Twin, TwinRequest};
 
 fn request(path: &str, token: &str, body: &Value) -> TwinRequest {
-    let mut headers = hyper::HeaderMap::new();
-    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    headers.insert("content-type", "application/json".parse().unwrap());
-    headers.insert("accept", "application/json".parse().unwrap());
-    TwinRequest {
-        method: hyper::Method::POST,
-        path: path.into(),
-        query: None,
-        headers,
-        body: serde_json::to_vec(body).unwrap().into(),
-        peer: "127.0.0.1".parse().unwrap(),
-    }
+    TwinRequest::local(hyper::Method::POST, path, serde_json::to_vec(body).unwrap())
+        .with_bearer(Some(token))
+        .with_header("content-type", "application/json")
+        .with_header("accept", "application/json")
 }
 
 fn token(twin: &synctwin::twin::shopware::ShopwareTwin) -> String {

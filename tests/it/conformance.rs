@@ -91,20 +91,11 @@ fn assert_conforms(pointer: &str, instance: &Value) {
 }
 
 fn request(method: hyper::Method, path: &str, token: Option<&str>, accept: &str, body: Option<Value>) -> TwinRequest {
-    let mut headers = hyper::HeaderMap::new();
-    if let Some(t) = token {
-        headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    headers.insert("content-type", "application/json".parse().unwrap());
-    headers.insert("accept", accept.parse().unwrap());
-    TwinRequest {
-        method,
-        path: path.into(),
-        query: None,
-        headers,
-        body: body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default().into(),
-        peer: "127.0.0.1".parse().unwrap(),
-    }
+    let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+    TwinRequest::local(method, path, body)
+        .with_bearer(token)
+        .with_header("content-type", "application/json")
+        .with_header("accept", accept)
 }
 
 struct Client {

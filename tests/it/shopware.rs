@@ -644,19 +644,9 @@ async fn edge_proxy_limit_counts_in_scenario_time_whatever_the_speed() {
 }
 
 fn direct(path: &str, token: Option<&str>, body: Value) -> synctwin::twin::TwinRequest {
-    let mut headers = hyper::HeaderMap::new();
-    if let Some(t) = token {
-        headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    headers.insert("content-type", "application/json".parse().unwrap());
-    synctwin::twin::TwinRequest {
-        method: hyper::Method::POST,
-        path: path.into(),
-        query: None,
-        headers,
-        body: serde_json::to_vec(&body).unwrap().into(),
-        peer: "127.0.0.1".parse().unwrap(),
-    }
+    synctwin::twin::TwinRequest::local(hyper::Method::POST, path, serde_json::to_vec(&body).unwrap())
+        .with_bearer(token)
+        .with_header("content-type", "application/json")
 }
 
 fn direct_token(twin: &synctwin::twin::shopware::ShopwareTwin) -> String {

@@ -2,7 +2,6 @@
 //! the ERP's own totals against a naive sum, the speed factor, the pool and
 //! timeouts, ambiguous failures, idempotency modes and fulfilment.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::clock::{ManualClock, Speed};
-use crate::twin::{Delivery, HeaderMap, Twin, TwinRequest, TwinResponse};
+use crate::twin::{Delivery, Twin, TwinRequest, TwinResponse};
 
 fn twin_with(profile: ErpProfile, speed: f64) -> (ErpTwin, ManualClock) {
     let clock = ManualClock::with_speed(Speed::new(speed).unwrap());
@@ -28,23 +27,9 @@ fn bc() -> ErpProfile {
 }
 
 fn request(method: &str, path: &str, token: Option<&str>, body: &[u8], ctype: &str) -> TwinRequest {
-    let mut headers = HeaderMap::new();
-    if let Some(t) = token {
-        headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    headers.insert("content-type", ctype.parse().unwrap());
-    let (path, query) = match path.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (path.to_string(), None),
-    };
-    TwinRequest {
-        method: method.parse().unwrap(),
-        path,
-        query,
-        headers,
-        body: Bytes::copy_from_slice(body),
-        peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
-    }
+    TwinRequest::local(method.parse().unwrap(), path, Bytes::copy_from_slice(body))
+        .with_bearer(token)
+        .with_header("content-type", ctype)
 }
 
 fn token(t: &ErpTwin) -> String {

@@ -634,7 +634,7 @@ impl ShopwareTwin {
             .query_param("_response")
             .is_some_and(|v| v == "1" || v == "true" || v == "detail")
         {
-            let row = store.get(entity, id).map(Arc::unwrap_or_clone).unwrap_or_default();
+            let row = store.get(entity, id).unwrap_or_default();
             TwinResponse::json(200, &render::detail_json(&store, entity, &row, &Criteria::default()))
         } else {
             TwinResponse::new(204)

@@ -30,12 +30,12 @@ pub fn search(store: &Store, entity: &str, c: &Criteria) -> SearchResult {
     if let Some(res) = created_ordered(store, entity, c) {
         return res;
     }
-    let ids: Option<Vec<String>> = match &c.ids {
-        Some(ids) => Some(ids.clone()),
-        None => indexed_candidates(store, entity, &c.filter),
-    };
-    match ids {
-        Some(ids) => run(store, entity, ids.iter().filter_map(|id| store.get(entity, id)), c),
+    let by_ids = |ids: &[String]| run(store, entity, ids.iter().filter_map(|id| store.get(entity, id)), c);
+    if let Some(ids) = &c.ids {
+        return by_ids(ids);
+    }
+    match indexed_candidates(store, entity, &c.filter) {
+        Some(ids) => by_ids(&ids),
         None => run(store, entity, store.rows(entity), c),
     }
 }

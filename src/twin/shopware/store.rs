@@ -363,11 +363,6 @@ impl Store {
         t.rows.values().map(|p| t.codec.unpack(p))
     }
 
-    /// All ids of an entity in id order.
-    pub fn ids<'a>(&'a self, entity: &str) -> impl Iterator<Item = String> + 'a {
-        self.table(entity).rows.keys().map(Key::as_string)
-    }
-
     /// Bytes the packed rows of `entity` hold (decoded tables count 0).
     pub fn packed_bytes(&self, entity: &str) -> usize {
         self.table(entity).rows.values().map(Codec::heap_bytes).sum()
