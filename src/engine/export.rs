@@ -139,22 +139,22 @@ pub fn orders_criteria(ids: &[String]) -> Value {
 /// Orders per page of [`recent_orders_criteria`] (Shopware's maximum).
 pub const RECENT_PAGE: usize = 500;
 
-/// Criteria for page `page` (1-based) of the orders created since the export
-/// watermark (with their line items), which the engine has not handed to the
-/// ERP yet. Sorted, so pages do not shift while orders arrive at the end.
-pub fn recent_orders_criteria(state: &EngineState, page: usize) -> Result<Value, StateError> {
-    let wm = state.watermark()?;
+/// Criteria for page `page` (1-based) of the orders created at or after
+/// `since` (all orders without it), with their line items. Sorted, so pages do
+/// not shift while orders arrive at the end.
+pub fn recent_orders_criteria(since: Option<&str>, page: usize) -> Value {
     let mut c = json!({
         "limit": RECENT_PAGE,
         "page": page.max(1),
         "sort": [{"field": "createdAt", "order": "ASC"}, {"field": "id", "order": "ASC"}],
         "associations": {"lineItems": {}},
         "includes": {"order": ["id", "orderNumber", "createdAt", "lineItems"], "order_line_item": ["type", "quantity", "payload"]},
+        "total-count-mode": 0,
     });
-    if let Some(ts) = wm.created_at {
+    if let Some(ts) = since {
         c["filter"] = json!([{"type": "range", "field": "createdAt", "parameters": {"gte": ts}}]);
     }
-    Ok(c)
+    c
 }
 
 /// Runs one export pass.

@@ -97,6 +97,8 @@ pub enum InventoryError {
 }
 
 const ITEMS_WATERMARK: &str = "items_watermark";
+/// `createdAt` of the newest order the inventory pass has seen.
+const SEEN_CURSOR: &str = "orders_seen_at";
 
 /// Runs one pass; `full` pulls every item instead of the changes.
 #[allow(clippy::too_many_arguments)]
@@ -114,34 +116,41 @@ pub async fn inventory_once(
     let (items, read_retries, read_honoured) =
         super::backoff::retrying(pause, retry, rng, || erp.items_since(since.as_deref())).await;
     let items = items.map_err(InventoryError::Erp)?;
-    let mut unacked = state.unacknowledged()?;
-    // Orders placed since the last export pass are unacknowledged too: read them
-    // now, right before pushing, so the race between export and push is as
-    // short as one request (a stale read here only makes the figure less safe).
-    // All pages: behind a backlog there are more than one page of them, and an
-    // order left out here has its units pushed back (F4).
+    // Orders placed since the last pass are unacknowledged too, exported or
+    // not: read the new ones now, right before pushing, so the race between
+    // export and push is as short as one request (a stale read here only makes
+    // the figure less safe). The engine remembers what it read until the export
+    // takes it, so a pass reads only the orders placed since the one before,
+    // however far the export is behind (an order left out here has its units
+    // pushed back, F4).
+    let since = match state.get_kv(SEEN_CURSOR)? {
+        Some(c) => Some(c),
+        None => state.watermark()?.created_at,
+    };
+    let mut newest: Option<String> = None;
     for page in 1.. {
-        let recent_criteria = super::export::recent_orders_criteria(state, page)?;
-        let (Ok(recent), _, _) =
-            super::backoff::retrying(pause, retry, rng, || shop.search_orders(&recent_criteria)).await
+        let criteria = super::export::recent_orders_criteria(since.as_deref(), page);
+        let (Ok(recent), _, _) = super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await
         else {
             break;
         };
         for order in &recent {
-            let number = order
-                .get("orderNumber")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default();
-            if state.outbox(number)?.is_none() {
-                for (sku, qty) in super::export::order_lines(order) {
-                    *unacked.entry(sku).or_insert(0) += qty;
-                }
+            let number = order.get("orderNumber").and_then(Value::as_str).unwrap_or_default();
+            state.note_seen(number, &super::export::order_lines(order))?;
+            if let Some(ts) = order.get("createdAt").and_then(Value::as_str) {
+                newest = Some(ts.to_string());
             }
         }
         if recent.len() < super::export::RECENT_PAGE {
             break;
         }
     }
+    // Sorted by createdAt: the last order read is the newest. The next pass
+    // reads from its instant on (orders sharing it are read again, and known).
+    if let Some(ts) = &newest {
+        state.set_kv(SEEN_CURSOR, ts)?;
+    }
+    let unacked = state.unacknowledged()?;
     let targets: Vec<(String, i64)> = items
         .iter()
         .filter(|i| i.inventory)

@@ -124,6 +124,7 @@ impl EngineState {
                  order_number TEXT PRIMARY KEY, order_id TEXT NOT NULL, status TEXT NOT NULL,
                  erp_number TEXT, attempts INTEGER NOT NULL DEFAULT 0, lines TEXT NOT NULL DEFAULT '[]');
              CREATE TABLE IF NOT EXISTS pushed (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS seen_orders (order_number TEXT PRIMARY KEY, lines TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS shipments (number TEXT PRIMARY KEY, order_number TEXT NOT NULL, lines TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS exceptions (
                  id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL, category TEXT NOT NULL,
@@ -162,6 +163,7 @@ impl EngineState {
         lines: &[(String, i64)],
     ) -> Result<Option<OutboxEntry>, StateError> {
         let before = self.outbox(order_number)?;
+        self.exec("DELETE FROM seen_orders WHERE order_number = ?1", params![order_number])?;
         self.exec(
             "INSERT INTO outbox (order_number, order_id, status, attempts, lines) VALUES (?1, ?2, 'pending', 1, ?3)
              ON CONFLICT(order_number) DO UPDATE SET attempts = attempts + 1, lines = excluded.lines,
@@ -171,11 +173,29 @@ impl EngineState {
         Ok(before)
     }
 
-    /// Units per SKU in orders the ERP has not acknowledged (pending or parked).
+    /// Remembers an order placed in Shopware that the export has not taken
+    /// yet, with its units per SKU, until [`Self::begin`] takes it. An order
+    /// already in the outbox is not remembered again.
+    pub fn note_seen(&self, order_number: &str, lines: &[(String, i64)]) -> Result<(), StateError> {
+        self.exec(
+            "INSERT OR IGNORE INTO seen_orders (order_number, lines)
+             SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE order_number = ?1)",
+            params![order_number, serde_json::to_string(lines)?],
+        )?;
+        Ok(())
+    }
+
+    /// Orders seen in Shopware and not yet taken by the export.
+    pub fn seen_count(&self) -> Result<usize, StateError> {
+        Ok(self.one("SELECT COUNT(*) FROM seen_orders", [], |r| r.get::<_, i64>(0))? as usize)
+    }
+
+    /// Units per SKU in orders the ERP has not acknowledged: pending or parked
+    /// in the outbox, or seen in Shopware and not exported yet.
     pub fn unacknowledged(&self) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
-        let mut stmt = self
-            .db
-            .prepare_cached("SELECT lines FROM outbox WHERE status != 'created'")?;
+        let mut stmt = self.db.prepare_cached(
+            "SELECT lines FROM outbox WHERE status != 'created' UNION ALL SELECT lines FROM seen_orders",
+        )?;
         let mut out = std::collections::BTreeMap::new();
         for raw in stmt.query_map([], |r| r.get::<_, String>(0))? {
             let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
@@ -444,6 +464,31 @@ mod tests {
         s.begin("10001", "a", &[]).unwrap();
         assert_eq!(s.outbox("10001").unwrap().unwrap().status, OutboxStatus::Created);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn seen_orders_count_as_unacknowledged_until_the_export_takes_them() {
+        let s = EngineState::in_memory().unwrap();
+        s.begin("10001", "a", &[("SW1".into(), 2)]).unwrap();
+        s.created("10001", "S-ORD101001").unwrap();
+        // Seen again after export (an overlapping read): not counted.
+        s.note_seen("10001", &[("SW1".into(), 2)]).unwrap();
+        s.note_seen("10002", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
+        s.note_seen("10002", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
+        assert_eq!(s.seen_count().unwrap(), 1);
+        assert_eq!(
+            s.unacknowledged().unwrap(),
+            [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
+        );
+        // Taken by the export and acknowledged: nothing left.
+        s.begin("10002", "b", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
+        assert_eq!(s.seen_count().unwrap(), 0);
+        assert_eq!(
+            s.unacknowledged().unwrap(),
+            [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
+        );
+        s.created("10002", "S-ORD101002").unwrap();
+        assert!(s.unacknowledged().unwrap().is_empty());
     }
 
     #[test]
