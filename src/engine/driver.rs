@@ -1,7 +1,9 @@
-//! The engine's loop: each flow (order export, fulfilment, inventory deltas,
-//! full inventory pulls) runs when its interval on the scenario clock is due.
-//! [`Engine::tick`] runs what is due now and reports; [`Engine::run`] ticks
-//! until told to stop, sleeping until the next flow is due.
+//! The engine's loop: each flow (order export, fulfilment, inventory deltas
+//! with the full inventory pull) runs in a lane of its own when its interval
+//! on the scenario clock is due, so a long full push of a large catalogue or a
+//! peak of shipments never holds the orders back. [`Engine::tick`] runs what
+//! is due now in every lane and reports; [`Engine::lanes`] hands the lanes out
+//! to run on their own schedules; [`Engine::run`] ticks until told to stop.
 
 use std::future::Future;
 use std::time::Duration;
@@ -28,6 +30,16 @@ pub struct TickReport {
     pub full_inventory: bool,
 }
 
+impl TickReport {
+    /// Takes the flows another lane ran.
+    fn absorb(&mut self, other: TickReport) {
+        self.export = self.export.take().or(other.export);
+        self.fulfilment = self.fulfilment.take().or(other.fulfilment);
+        self.inventory = self.inventory.take().or(other.inventory);
+        self.full_inventory |= other.full_inventory;
+    }
+}
+
 /// A flow failed in a way the engine cannot work around (its state file).
 /// Errors talking to Shopware or the ERP are not fatal: the flow is retried on
 /// its next tick, and the error is reported here.
@@ -37,6 +49,28 @@ pub enum EngineError {
     State(#[from] StateError),
 }
 
+/// The engine's flows, each in a lane of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Order export.
+    Orders,
+    /// ERP shipments into Shopware.
+    Shipments,
+    /// Stock deltas, and the full pull when it is due.
+    Inventory,
+}
+
+const FLOWS: [Flow; 3] = [Flow::Orders, Flow::Shipments, Flow::Inventory];
+
+/// One lane's schedule and random stream.
+#[derive(Debug)]
+struct Schedule {
+    rng: ChaCha8Rng,
+    last: Option<SimTime>,
+    /// The last full inventory pull (the inventory lane only).
+    last_full: Option<SimTime>,
+}
+
 /// The reference engine over any shop and ERP adapters.
 pub struct Engine<S, E> {
     shop: S,
@@ -44,27 +78,29 @@ pub struct Engine<S, E> {
     state: EngineState,
     cfg: EngineConfig,
     clock: SharedClock,
-    rng: ChaCha8Rng,
-    last: [Option<SimTime>; 4],
+    schedules: [Schedule; 3],
     /// Errors of the last tick (unreachable systems), for the caller to show.
     pub last_errors: Vec<String>,
 }
 
-const ORDERS: usize = 0;
-const SHIPMENTS: usize = 1;
-const INVENTORY: usize = 2;
-const FULL: usize = 3;
-
 impl<S: ShopApi, E: ErpApi> Engine<S, E> {
+    /// Each lane draws its own random stream from `seed`, in a fixed order,
+    /// so runs stay deterministic whatever order the lanes' requests
+    /// interleave in.
     pub fn new(shop: S, erp: E, state: EngineState, cfg: EngineConfig, clock: SharedClock, seed: u64) -> Self {
+        let mut master = ChaCha8Rng::seed_from_u64(seed);
+        let schedules = FLOWS.map(|_| Schedule {
+            rng: ChaCha8Rng::seed_from_u64(master.gen()),
+            last: None,
+            last_full: None,
+        });
         Engine {
             shop,
             erp,
             state,
             cfg,
             clock,
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            last: [None; 4],
+            schedules,
             last_errors: Vec::new(),
         }
     }
@@ -73,122 +109,65 @@ impl<S: ShopApi, E: ErpApi> Engine<S, E> {
         &self.state
     }
 
-    fn intervals(&self) -> [Duration; 4] {
-        let i = &self.cfg.intervals;
-        [i.orders, i.shipments, i.inventory, i.full_inventory]
-    }
-
-    fn due(&self, flow: usize, now: SimTime) -> bool {
-        self.last[flow].is_none_or(|t| now.saturating_sub(t) >= self.intervals()[flow])
-    }
-
     /// Makes the next tick run a full inventory pull (after a drain, an outage).
     pub fn force_full_inventory(&mut self) {
-        self.last[FULL] = None;
-        self.last[INVENTORY] = None;
+        force_full(&mut self.schedules[2]);
     }
 
     /// When the next flow is due.
     pub fn next_due(&self) -> SimTime {
-        (0..4)
-            .map(|f| self.last[f].map_or(SimTime::ZERO, |t| t.plus(self.intervals()[f])))
+        FLOWS
+            .iter()
+            .zip(&self.schedules)
+            .map(|(f, s)| next_due(&self.cfg, *f, s))
             .min()
             .unwrap_or(SimTime::ZERO)
     }
 
-    /// Runs every flow that is due now. Orders go first, so the stock push
-    /// subtracts as few unacknowledged orders as possible.
+    /// The three lanes, to run side by side, each on its own schedule.
+    pub fn lanes(&mut self) -> [Lane<'_, S, E>; 3] {
+        let ctx = Ctx {
+            shop: &self.shop,
+            erp: &self.erp,
+            state: &self.state,
+            cfg: &self.cfg,
+            clock: &self.clock,
+        };
+        let [a, b, c] = &mut self.schedules;
+        [
+            Lane {
+                flow: Flow::Orders,
+                ctx,
+                schedule: a,
+            },
+            Lane {
+                flow: Flow::Shipments,
+                ctx,
+                schedule: b,
+            },
+            Lane {
+                flow: Flow::Inventory,
+                ctx,
+                schedule: c,
+            },
+        ]
+    }
+
+    /// Runs every flow that is due now, side by side, and waits for all.
     pub async fn tick(&mut self) -> Result<TickReport, EngineError> {
         let now = self.clock.now();
+        let [mut a, mut b, mut c] = self.lanes();
+        let (a, b, c) = tokio::join!(a.tick(), b.tick(), c.tick());
         let mut report = TickReport {
             at: now,
             ..Default::default()
         };
-        self.last_errors.clear();
-        let pause = ScaledPause(self.clock.clone());
-        // Order export and fulfilment run side by side: on a peak day thousands
-        // of shipments must not hold the orders back (each flow has its own
-        // random stream, drawn in a fixed order, so runs stay deterministic).
-        let (do_export, do_ship) = (self.due(ORDERS, now), self.due(SHIPMENTS, now));
-        if do_export {
-            self.last[ORDERS] = Some(now);
+        let mut errors = Vec::new();
+        for (part, errs) in [a?, b?, c?] {
+            report.absorb(part);
+            errors.extend(errs);
         }
-        if do_ship {
-            self.last[SHIPMENTS] = Some(now);
-        }
-        let mut ship_rng = ChaCha8Rng::seed_from_u64(self.rng.gen());
-        let export = async {
-            if !do_export {
-                return None;
-            }
-            Some(
-                export_once(
-                    &self.shop,
-                    &self.erp,
-                    &pause,
-                    &self.state,
-                    &self.cfg.export,
-                    &self.cfg.mapping,
-                    &self.cfg.retry,
-                    &mut self.rng,
-                )
-                .await,
-            )
-        };
-        let ship = async {
-            if !do_ship {
-                return None;
-            }
-            Some(
-                fulfil_once(
-                    &self.shop,
-                    &self.erp,
-                    &pause,
-                    &self.state,
-                    &self.cfg.fulfilment,
-                    &self.cfg.retry,
-                    &mut ship_rng,
-                )
-                .await,
-            )
-        };
-        let (exported, shipped) = tokio::join!(export, ship);
-        match exported {
-            Some(Ok(r)) => report.export = Some(r),
-            Some(Err(ExportError::State(e))) => return Err(e.into()),
-            Some(Err(e)) => self.last_errors.push(e.to_string()),
-            None => {}
-        }
-        match shipped {
-            Some(Ok(r)) => report.fulfilment = Some(r),
-            Some(Err(FulfilmentError::State(e))) => return Err(e.into()),
-            Some(Err(e)) => self.last_errors.push(e.to_string()),
-            None => {}
-        }
-        let full = self.due(FULL, now);
-        if full || self.due(INVENTORY, now) {
-            self.last[INVENTORY] = Some(now);
-            if full {
-                self.last[FULL] = Some(now);
-            }
-            report.full_inventory = full;
-            match inventory_once(
-                &self.shop,
-                &self.erp,
-                &pause,
-                &self.state,
-                &self.cfg.inventory,
-                &self.cfg.retry,
-                &mut self.rng,
-                full,
-            )
-            .await
-            {
-                Ok(r) => report.inventory = Some(r),
-                Err(InventoryError::State(e)) => return Err(e.into()),
-                Err(e) => self.last_errors.push(e.to_string()),
-            }
-        }
+        self.last_errors = errors;
         Ok(report)
     }
 
@@ -209,5 +188,143 @@ impl<S: ShopApi, E: ErpApi> Engine<S, E> {
                 _ = tokio::time::sleep(wall) => {}
             }
         }
+    }
+}
+
+/// What every lane shares.
+struct Ctx<'a, S, E> {
+    shop: &'a S,
+    erp: &'a E,
+    state: &'a EngineState,
+    cfg: &'a EngineConfig,
+    clock: &'a SharedClock,
+}
+
+impl<S, E> Clone for Ctx<'_, S, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, E> Copy for Ctx<'_, S, E> {}
+
+/// One flow of the engine, run on its own schedule (see [`Engine::lanes`]).
+pub struct Lane<'a, S, E> {
+    flow: Flow,
+    ctx: Ctx<'a, S, E>,
+    schedule: &'a mut Schedule,
+}
+
+fn interval(cfg: &EngineConfig, flow: Flow) -> Duration {
+    match flow {
+        Flow::Orders => cfg.intervals.orders,
+        Flow::Shipments => cfg.intervals.shipments,
+        Flow::Inventory => cfg.intervals.inventory,
+    }
+}
+
+fn due(last: Option<SimTime>, every: Duration, now: SimTime) -> bool {
+    last.is_none_or(|t| now.saturating_sub(t) >= every)
+}
+
+fn next_due(cfg: &EngineConfig, flow: Flow, s: &Schedule) -> SimTime {
+    let at = |last: Option<SimTime>, every| last.map_or(SimTime::ZERO, |t: SimTime| t.plus(every));
+    let next = at(s.last, interval(cfg, flow));
+    match flow {
+        Flow::Inventory => next.min(at(s.last_full, cfg.intervals.full_inventory)),
+        _ => next,
+    }
+}
+
+fn force_full(s: &mut Schedule) {
+    s.last = None;
+    s.last_full = None;
+}
+
+impl<S: ShopApi, E: ErpApi> Lane<'_, S, E> {
+    pub fn flow(&self) -> Flow {
+        self.flow
+    }
+
+    /// The engine's state (to check progress while the lanes run).
+    pub fn state(&self) -> &EngineState {
+        self.ctx.state
+    }
+
+    /// When this lane's flow is next due.
+    pub fn next_due(&self) -> SimTime {
+        next_due(self.ctx.cfg, self.flow, self.schedule)
+    }
+
+    /// Makes this lane's next tick a full inventory pull (the inventory lane).
+    pub fn force_full_inventory(&mut self) {
+        force_full(self.schedule);
+    }
+
+    /// Runs the lane's flow if it is due now. Errors talking to the systems
+    /// come back beside the report; only the engine's own state fails it.
+    pub async fn tick(&mut self) -> Result<(TickReport, Vec<String>), EngineError> {
+        let Ctx {
+            shop,
+            erp,
+            state,
+            cfg,
+            clock,
+        } = self.ctx;
+        let now = clock.now();
+        let mut report = TickReport {
+            at: now,
+            ..Default::default()
+        };
+        let mut errors = Vec::new();
+        let s = &mut *self.schedule;
+        let pause = ScaledPause(clock.clone());
+        match self.flow {
+            Flow::Orders if due(s.last, cfg.intervals.orders, now) => {
+                s.last = Some(now);
+                match export_once(
+                    shop,
+                    erp,
+                    &pause,
+                    state,
+                    &cfg.export,
+                    &cfg.mapping,
+                    &cfg.retry,
+                    &mut s.rng,
+                )
+                .await
+                {
+                    Ok(r) => report.export = Some(r),
+                    Err(ExportError::State(e)) => return Err(e.into()),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            Flow::Shipments if due(s.last, cfg.intervals.shipments, now) => {
+                s.last = Some(now);
+                match fulfil_once(shop, erp, &pause, state, &cfg.fulfilment, &cfg.retry, &mut s.rng).await {
+                    Ok(r) => report.fulfilment = Some(r),
+                    Err(FulfilmentError::State(e)) => return Err(e.into()),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            Flow::Inventory => {
+                let full = due(s.last_full, cfg.intervals.full_inventory, now);
+                if !full && !due(s.last, cfg.intervals.inventory, now) {
+                    return Ok((report, errors));
+                }
+                s.last = Some(now);
+                if full {
+                    s.last_full = Some(now);
+                }
+                report.full_inventory = full;
+                match inventory_once(shop, erp, &pause, state, &cfg.inventory, &cfg.retry, &mut s.rng, full).await {
+                    Ok(r) => report.inventory = Some(r),
+                    Err(InventoryError::State(e)) => return Err(e.into()),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            _ => {}
+        }
+        Ok((report, errors))
     }
 }

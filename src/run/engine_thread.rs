@@ -1,9 +1,11 @@
 //! The reference engine on a thread of its own during a run, as it would run
-//! in a process of its own: it ticks its flows on the scenario clock, then
-//! drains (all orders handed to the ERP or parked, a full inventory push that
-//! leaves nothing unpushed, or the drain limit), and hands back what the run
+//! in a process of its own: each of its lanes (orders, shipments, inventory)
+//! ticks on the scenario clock on its own schedule, then they drain together
+//! (all orders handed to the ERP or parked, a full inventory push that leaves
+//! nothing unpushed, or the drain limit), and it hands back what the run
 //! report needs: its exception queue and its own work per tick.
 
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -15,9 +17,10 @@ use super::busy::BusyMeter;
 use super::orchestrate::Endpoints;
 use crate::clock::{SharedClock, SimTime};
 use crate::engine::config::EngineConfig;
-use crate::engine::driver::{Engine, EngineError};
+use crate::engine::driver::{Engine, EngineError, Flow, Lane};
 use crate::engine::http::erp::ErpClient;
 use crate::engine::http::shopware::ShopwareClient;
+use crate::engine::ports::{ErpApi, ShopApi};
 use crate::engine::state::{EngineState, ExceptionEntry, OutboxStatus};
 use crate::twin::shopware::ShopwareTwin;
 
@@ -87,54 +90,113 @@ async fn engine_loop(run: EngineRun) -> anyhow::Result<EngineOutcome> {
     .with_token_strategy(cfg.auth.token);
     let state = EngineState::in_memory().context("cannot create the engine state")?;
     let mut engine = Engine::new(shop_client, erp_client, state, cfg.clone(), run.clock.clone(), run.seed);
-    let clock = &run.clock;
-    let meter = BusyMeter::default();
-    let mut out = EngineOutcome::default();
-    let mut drain_deadline: Option<SimTime> = None;
-    let mut forced_full = false;
-    loop {
-        let before = meter.total();
-        let tick = meter.wrap(engine.tick()).await;
-        out.tick_busy.push(meter.total().saturating_sub(before));
-        match tick {
-            Ok(r) => {
-                if let Some(deadline) = drain_deadline {
-                    let settled = engine
-                        .state()
-                        .outbox_with(OutboxStatus::Pending)
-                        .map(|p| p.is_empty())
-                        .unwrap_or(false)
-                        && engine.state().outbox_count().unwrap_or(0) >= run.shop.read().len("order");
-                    if settled && forced_full && r.inventory.as_ref().is_some_and(|i| i.unpushed == 0) {
-                        break;
-                    }
-                    if settled && !forced_full {
-                        engine.force_full_inventory();
-                        forced_full = true;
-                        continue;
-                    }
-                    if clock.now() >= deadline {
-                        break;
-                    }
-                }
-            }
-            Err(e) => {
-                out.error = Some(e);
-                break;
-            }
-        }
-        if run.traffic_done.load(Ordering::SeqCst) && drain_deadline.is_none() {
-            drain_deadline = Some(clock.now().plus(run.drain_limit));
-        }
-        let wait = engine
-            .next_due()
-            .saturating_sub(clock.now())
-            .min(Duration::from_secs(30));
-        tokio::time::sleep(clock.speed().to_wall(wait).max(Duration::from_millis(1))).await;
-    }
+    let ctl = Control::default();
+    let [orders, shipments, inventory] = engine.lanes();
+    let (a, b, c) = tokio::join!(
+        lane_loop(orders, &run, &ctl),
+        lane_loop(shipments, &run, &ctl),
+        lane_loop(inventory, &run, &ctl)
+    );
+    let mut out = EngineOutcome {
+        tick_busy: ctl.tick_busy.take(),
+        error: [a, b, c].into_iter().find_map(Result::err),
+        ..Default::default()
+    };
     out.exceptions = engine
         .state()
         .exceptions(false)
         .context("cannot read the engine's exceptions")?;
     Ok(out)
+}
+
+/// What the lanes share while they run.
+#[derive(Default)]
+struct Control {
+    /// Set when the traffic is over: the drain ends here at the latest.
+    drain_deadline: Cell<Option<SimTime>>,
+    /// Every order is in the outbox and none pending: a full push was asked for.
+    full_asked: Cell<bool>,
+    /// That full push has started.
+    full_started: Cell<bool>,
+    stop: Cell<bool>,
+    wake: tokio::sync::Notify,
+    tick_busy: RefCell<Vec<Duration>>,
+}
+
+impl Control {
+    fn stop(&self) {
+        self.stop.set(true);
+        self.wake.notify_waiters();
+    }
+}
+
+/// Runs one lane until the drain is over (or the engine's state fails). The
+/// drain: once the traffic is over, the orders lane waits until every placed
+/// order is in the outbox and none is pending, then asks the inventory lane
+/// for a full push; when that push leaves nothing unpushed, or at the drain
+/// limit, every lane stops.
+async fn lane_loop<S: ShopApi, E: ErpApi>(
+    mut lane: Lane<'_, S, E>,
+    run: &EngineRun,
+    ctl: &Control,
+) -> Result<(), EngineError> {
+    let clock = &run.clock;
+    let meter = BusyMeter::default();
+    while !ctl.stop.get() {
+        if lane.flow() == Flow::Inventory && ctl.full_asked.get() && !ctl.full_started.get() {
+            lane.force_full_inventory();
+            ctl.full_started.set(true);
+        }
+        let forced = ctl.full_started.get();
+        let before = meter.total();
+        let tick = meter.wrap(lane.tick()).await;
+        let busy = meter.total().saturating_sub(before);
+        let (report, _) = match tick {
+            Ok(r) => r,
+            Err(e) => {
+                ctl.stop();
+                return Err(e);
+            }
+        };
+        if report.export.is_some() || report.fulfilment.is_some() || report.inventory.is_some() {
+            ctl.tick_busy.borrow_mut().push(busy);
+        }
+        if run.traffic_done.load(Ordering::SeqCst) && ctl.drain_deadline.get().is_none() {
+            ctl.drain_deadline.set(Some(clock.now().plus(run.drain_limit)));
+        }
+        if let Some(deadline) = ctl.drain_deadline.get() {
+            let settled = || {
+                lane.state()
+                    .outbox_with(OutboxStatus::Pending)
+                    .map(|p| p.is_empty())
+                    .unwrap_or(false)
+                    && lane.state().outbox_count().unwrap_or(0) >= run.shop.read().len("order")
+            };
+            match lane.flow() {
+                Flow::Orders if !ctl.full_asked.get() && settled() => {
+                    ctl.full_asked.set(true);
+                    ctl.wake.notify_waiters();
+                }
+                Flow::Inventory
+                    if forced && report.inventory.as_ref().is_some_and(|i| i.unpushed == 0) && settled() =>
+                {
+                    ctl.stop();
+                }
+                _ => {}
+            }
+            if clock.now() >= deadline {
+                ctl.stop();
+            }
+        }
+        if ctl.stop.get() {
+            break;
+        }
+        let wait = lane.next_due().saturating_sub(clock.now()).min(Duration::from_secs(30));
+        let wall = clock.speed().to_wall(wait).max(Duration::from_millis(1));
+        tokio::select! {
+            _ = tokio::time::sleep(wall) => {}
+            _ = ctl.wake.notified() => {}
+        }
+    }
+    Ok(())
 }
