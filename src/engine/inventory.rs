@@ -113,45 +113,12 @@ pub async fn inventory_once(
     full: bool,
 ) -> Result<InventoryReport, InventoryError> {
     let since = if full { None } else { state.get_kv(ITEMS_WATERMARK)? };
+    // Acknowledgements after this mark are not in the stock figures read next.
+    let mark = state.ack_mark()?;
     let (items, read_retries, read_honoured) =
         super::backoff::retrying(pause, retry, rng, || erp.items_since(since.as_deref())).await;
     let items = items.map_err(InventoryError::Erp)?;
-    // Orders placed since the last pass are unacknowledged too, exported or
-    // not: read the new ones now, right before pushing, so the race between
-    // export and push is as short as one request (a stale read here only makes
-    // the figure less safe). The engine remembers what it read until the export
-    // takes it, so a pass reads only the orders placed since the one before,
-    // however far the export is behind (an order left out here has its units
-    // pushed back, F4).
-    let since = match state.get_kv(SEEN_CURSOR)? {
-        Some(c) => Some(c),
-        None => state.watermark()?.created_at,
-    };
-    let mut newest: Option<String> = None;
-    for page in 1.. {
-        let criteria = super::export::recent_orders_criteria(since.as_deref(), page);
-        let (Ok(recent), _, _) = super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await
-        else {
-            break;
-        };
-        for order in &recent {
-            let number = order.get("orderNumber").and_then(Value::as_str).unwrap_or_default();
-            state.note_seen(number, &super::export::order_lines(order))?;
-            if let Some(ts) = order.get("createdAt").and_then(Value::as_str) {
-                newest = Some(ts.to_string());
-            }
-        }
-        if recent.len() < super::export::RECENT_PAGE {
-            break;
-        }
-    }
-    // Sorted by createdAt: the last order read is the newest. The next pass
-    // reads from its instant on (orders sharing it are read again, and known).
-    if let Some(ts) = &newest {
-        state.set_kv(SEEN_CURSOR, ts)?;
-    }
-    let unacked = state.unacknowledged()?;
-    let targets: Vec<(String, i64)> = items
+    let stock: Vec<(&str, ErpStock)> = items
         .iter()
         .filter(|i| i.inventory)
         .map(|i| {
@@ -159,10 +126,7 @@ pub async fn inventory_once(
                 on_hand: i.on_hand,
                 available: i.available,
             };
-            (
-                i.number.clone(),
-                push_figure(cfg.policy, erp, unacked.get(&i.number).copied().unwrap_or(0)),
-            )
+            (i.number.as_str(), erp)
         })
         .collect();
     let mut report = InventoryReport {
@@ -171,15 +135,26 @@ pub async fn inventory_once(
         honoured_retry_after: read_honoured,
         ..Default::default()
     };
-    let units: Vec<Vec<(String, i64)>> = match cfg.strategy {
-        PushStrategy::SyncBatches => targets.chunks(cfg.batch_size.max(1)).map(<[_]>::to_vec).collect(),
-        PushStrategy::PerSkuPatch => targets.iter().map(|t| vec![t.clone()]).collect(),
+    let units: Vec<&[(&str, ErpStock)]> = match cfg.strategy {
+        PushStrategy::SyncBatches => stock.chunks(cfg.batch_size.max(1)).collect(),
+        PushStrategy::PerSkuPatch => stock.chunks(1).collect(),
     };
     let mut outcomes = Vec::new();
     for wave in units.chunks(cfg.concurrency.max(1)) {
+        // Each wave's figures are taken right before it is sent: orders placed
+        // while earlier waves were pushed count too, so a full push of a large
+        // catalogue does not put their units back on sale (F4).
+        let unacked = unacknowledged_now(shop, pause, retry, rng, state, mark).await?;
+        let figure = |(sku, erp): &(&str, ErpStock)| {
+            (
+                sku.to_string(),
+                push_figure(cfg.policy, *erp, unacked.get(*sku).copied().unwrap_or(0)),
+            )
+        };
         let futures = wave.iter().enumerate().map(|(i, batch)| {
             let seed: u64 = rng.gen();
-            push_unit(shop, pause, cfg, retry, batch.clone(), format!("stock-{i}"), seed)
+            let batch: Vec<(String, i64)> = batch.iter().map(figure).collect();
+            push_unit(shop, pause, cfg, retry, batch, format!("stock-{i}"), seed)
         });
         outcomes.extend(join_all(futures).await);
     }
@@ -223,6 +198,52 @@ pub async fn inventory_once(
         }
     }
     Ok(report)
+}
+
+/// Units per SKU that the ERP's stock figures, read after `mark`, do not
+/// hold yet: orders the ERP had not acknowledged by then, and orders placed
+/// in Shopware since. Reads the orders placed since the last read first.
+///
+/// The engine remembers the orders it has read until the export takes them,
+/// so each read covers only the orders placed since the one before, however
+/// far the export is behind. A failed read is not worth failing the pass for:
+/// the figure is then as of the read before.
+async fn unacknowledged_now(
+    shop: &impl ShopApi,
+    pause: &impl Pause,
+    retry: &RetryPolicy,
+    rng: &mut impl Rng,
+    state: &EngineState,
+    mark: i64,
+) -> Result<std::collections::BTreeMap<String, i64>, InventoryError> {
+    let since = match state.get_kv(SEEN_CURSOR)? {
+        Some(c) => Some(c),
+        None => state.watermark()?.created_at,
+    };
+    let mut newest: Option<String> = None;
+    for page in 1.. {
+        let criteria = super::export::recent_orders_criteria(since.as_deref(), page);
+        let (Ok(recent), _, _) = super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await
+        else {
+            break;
+        };
+        for order in &recent {
+            let number = order.get("orderNumber").and_then(Value::as_str).unwrap_or_default();
+            state.note_seen(number, &super::export::order_lines(order))?;
+            if let Some(ts) = order.get("createdAt").and_then(Value::as_str) {
+                newest = Some(ts.to_string());
+            }
+        }
+        if recent.len() < super::export::RECENT_PAGE {
+            break;
+        }
+    }
+    // Sorted by createdAt: the last order read is the newest. The next read
+    // starts at its instant (orders sharing it are read again, and known).
+    if let Some(ts) = &newest {
+        state.set_kv(SEEN_CURSOR, ts)?;
+    }
+    Ok(state.unacknowledged_at(mark)?)
 }
 
 #[derive(Debug, Default)]

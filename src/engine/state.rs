@@ -133,6 +133,14 @@ impl EngineState {
              CREATE INDEX IF NOT EXISTS shipments_order ON shipments(order_number);
              CREATE INDEX IF NOT EXISTS outbox_status ON outbox(status);",
         )?;
+        // State files from before the acknowledgement sequence get the column.
+        let has_seq = db
+            .prepare("SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'acked_seq'")?
+            .exists([])?;
+        if !has_seq {
+            db.execute_batch("ALTER TABLE outbox ADD COLUMN acked_seq INTEGER")?;
+        }
+        db.execute_batch("CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_seq)")?;
         Ok(EngineState { db })
     }
 
@@ -193,11 +201,24 @@ impl EngineState {
     /// Units per SKU in orders the ERP has not acknowledged: pending or parked
     /// in the outbox, or seen in Shopware and not exported yet.
     pub fn unacknowledged(&self) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
+        self.unacknowledged_at(i64::MAX)
+    }
+
+    /// Where the ERP's acknowledgements stand now: read it before reading the
+    /// ERP's stock, and [`Self::unacknowledged_at`] counts the orders the ERP
+    /// acknowledged after it, which that stock figure does not yet hold.
+    pub fn ack_mark(&self) -> Result<i64, StateError> {
+        Ok(self.one("SELECT COALESCE(MAX(acked_seq), 0) FROM outbox", [], |r| r.get(0))?)
+    }
+
+    /// [`Self::unacknowledged`] as of `mark`: orders acknowledged after it count too.
+    pub fn unacknowledged_at(&self, mark: i64) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
         let mut stmt = self.db.prepare_cached(
-            "SELECT lines FROM outbox WHERE status != 'created' UNION ALL SELECT lines FROM seen_orders",
+            "SELECT lines FROM outbox WHERE status != 'created' OR acked_seq > ?1
+             UNION ALL SELECT lines FROM seen_orders",
         )?;
         let mut out = std::collections::BTreeMap::new();
-        for raw in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        for raw in stmt.query_map([mark], |r| r.get::<_, String>(0))? {
             let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
             for (sku, qty) in lines {
                 *out.entry(sku).or_insert(0) += qty;
@@ -279,7 +300,10 @@ impl EngineState {
     /// Records the ERP's document number.
     pub fn created(&self, order_number: &str, erp_number: &str) -> Result<(), StateError> {
         self.exec(
-            "UPDATE outbox SET status = 'created', erp_number = ?2 WHERE order_number = ?1",
+            "UPDATE outbox SET status = 'created', erp_number = ?2,
+                 acked_seq = CASE WHEN status = 'created' THEN acked_seq
+                     ELSE (SELECT COALESCE(MAX(acked_seq), 0) + 1 FROM outbox) END
+             WHERE order_number = ?1",
             params![order_number, erp_number],
         )?;
         Ok(())
@@ -487,8 +511,15 @@ mod tests {
             s.unacknowledged().unwrap(),
             [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
         );
+        let mark = s.ack_mark().unwrap();
         s.created("10002", "S-ORD101002").unwrap();
         assert!(s.unacknowledged().unwrap().is_empty());
+        // A stock figure read before that acknowledgement does not hold the order yet.
+        assert_eq!(
+            s.unacknowledged_at(mark).unwrap(),
+            [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
+        );
+        assert!(s.unacknowledged_at(s.ack_mark().unwrap()).unwrap().is_empty());
     }
 
     #[test]
