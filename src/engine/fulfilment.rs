@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::backoff::RetryPolicy;
 use super::http::CallError;
 use super::mapping::Owner;
-use super::ports::{ErpApi, Pause, ShopApi};
+use super::ports::{ErpApi, Pause, Shipment, ShopApi};
 use super::state::{EngineState, StateError};
 
 /// Which state transitions a shipment triggers.
@@ -58,6 +58,14 @@ pub struct FulfilmentConfig {
     pub transitions: Transitions,
     #[serde(default)]
     pub tracking: Tracking,
+    /// Orders whose shipments are written at once (one order's shipments
+    /// always one after the other, so its transitions stay in order).
+    #[serde(default = "one")]
+    pub concurrency: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for FulfilmentConfig {
@@ -67,6 +75,7 @@ impl Default for FulfilmentConfig {
             complete_orders: true,
             transitions: Transitions::Planned,
             tracking: Tracking::Append,
+            concurrency: 1,
         }
     }
 }
@@ -116,6 +125,15 @@ pub struct FulfilmentReport {
     pub exceptions: usize,
 }
 
+impl FulfilmentReport {
+    fn absorb(&mut self, r: &FulfilmentReport) {
+        self.shipments += r.shipments;
+        self.tracking_set += r.tracking_set;
+        self.transitions += r.transitions;
+        self.exceptions += r.exceptions;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FulfilmentError {
     #[error(transparent)]
@@ -139,90 +157,127 @@ pub async fn fulfil_once(
     let since = state.get_kv(SHIPMENTS_WATERMARK)?;
     let (shipments, _, _) = super::backoff::retrying(pause, retry, rng, || erp.shipments_since(since.as_deref())).await;
     let shipments = shipments.map_err(FulfilmentError::Erp)?;
-    let mut report = FulfilmentReport::default();
-    let mut newest = since.clone();
-    let mut all_done = true;
+    // One group per order, in the order the ERP posted them; groups run
+    // `concurrency` at a time, each order's shipments one after the other.
+    let mut groups: Vec<Vec<&Shipment>> = Vec::new();
+    let mut group_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for s in &shipments {
-        if !state.record_shipment(&s.number, &s.external_document_number, &s.lines)? {
-            continue;
-        }
-        report.shipments += 1;
-        let order = &s.external_document_number;
-        let fail = |state: &EngineState, category: &str, detail: String| {
-            state.add_exception(order, category, Owner::Operations, &detail)
-        };
-        let delivery = match shop.delivery_of(order).await {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                fail(
-                    state,
-                    "shipment_without_order",
-                    format!(
-                        "shipment {} names order {order}, which Shopware does not have",
-                        s.number
-                    ),
-                )?;
-                report.exceptions += 1;
-                continue;
+        let g = *group_of.entry(s.external_document_number.as_str()).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(s);
+    }
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let results: Vec<(FulfilmentReport, bool)> = stream::iter(groups)
+        .map(|group| async move {
+            let mut r = FulfilmentReport::default();
+            let mut done = true;
+            for s in group {
+                done &= fulfil_shipment(s, shop, state, cfg, &mut r).await?;
             }
-            Err(e) => {
-                // Transient: forget the shipment so the next pass tries again.
-                all_done = false;
-                state.add_exception(order, "shop_unavailable", Owner::Integration, &e.to_string())?;
-                continue;
-            }
-        };
-        if let Some(code) = &s.tracking_number {
-            if !delivery.tracking_codes.contains(code) {
-                let mut codes = match cfg.tracking {
-                    Tracking::Append => delivery.tracking_codes.clone(),
-                    Tracking::Replace => Vec::new(),
-                };
-                codes.push(code.clone());
-                match shop.set_tracking(&delivery.delivery_id, &codes).await {
-                    Ok(()) => report.tracking_set += 1,
-                    Err(e) => {
-                        fail(state, "tracking_not_set", e.to_string())?;
-                        report.exceptions += 1;
-                    }
-                }
-            }
-        }
-        let (shipped, ordered) = state.shipped_and_ordered(order)?;
-        let fully = ordered > 0 && shipped >= ordered;
-        let steps = match cfg.transitions {
-            Transitions::Planned => plan(
-                &delivery.delivery_state,
-                &delivery.order_state,
-                fully,
-                cfg.complete_orders,
-            ),
-            Transitions::Blind => blind(cfg.complete_orders),
-        };
-        for step in steps {
-            let (entity, id, action) = match step {
-                Step::Delivery(a) => ("order_delivery", delivery.delivery_id.as_str(), a),
-                Step::Order(a) => ("order", delivery.order_id.as_str(), a),
-            };
-            match shop.transition(entity, id, action).await {
-                Ok(_) => report.transitions += 1,
-                Err(e) => {
-                    fail(state, "illegal_transition", format!("{entity} {action}: {e}"))?;
-                    report.exceptions += 1;
-                    break;
-                }
-            }
-        }
-        if newest.as_deref().is_none_or(|n| s.posted.as_str() > n) {
-            newest = Some(s.posted.clone());
-        }
+            Ok::<_, StateError>((r, done))
+        })
+        .buffered(cfg.concurrency.max(1))
+        .try_collect()
+        .await?;
+    let mut report = FulfilmentReport::default();
+    let mut all_done = true;
+    for (r, done) in &results {
+        report.absorb(r);
+        all_done &= done;
     }
     if all_done {
-        if let Some(n) = newest {
-            state.set_kv(SHIPMENTS_WATERMARK, &n)?;
+        if let Some(n) = shipments.iter().map(|s| s.posted.as_str()).max() {
+            if since.as_deref().is_none_or(|since| n > since) {
+                state.set_kv(SHIPMENTS_WATERMARK, n)?;
+            }
         }
     }
     Ok(report)
+}
+
+/// Writes one shipment into Shopware: tracking, then the transitions that
+/// bring the delivery and order in line. False when Shopware did not answer
+/// (the shipment is forgotten, so the next pass tries again).
+async fn fulfil_shipment(
+    s: &Shipment,
+    shop: &impl ShopApi,
+    state: &EngineState,
+    cfg: &FulfilmentConfig,
+    report: &mut FulfilmentReport,
+) -> Result<bool, StateError> {
+    if !state.record_shipment(&s.number, &s.external_document_number, &s.lines)? {
+        return Ok(true);
+    }
+    report.shipments += 1;
+    let order = &s.external_document_number;
+    let fail = |state: &EngineState, category: &str, detail: String| {
+        state.add_exception(order, category, Owner::Operations, &detail)
+    };
+    let delivery = match shop.delivery_of(order).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            fail(
+                state,
+                "shipment_without_order",
+                format!(
+                    "shipment {} names order {order}, which Shopware does not have",
+                    s.number
+                ),
+            )?;
+            report.exceptions += 1;
+            return Ok(true);
+        }
+        Err(e) => {
+            state.add_exception(order, "shop_unavailable", Owner::Integration, &e.to_string())?;
+            state.forget_shipment(&s.number)?;
+            report.shipments -= 1;
+            return Ok(false);
+        }
+    };
+    if let Some(code) = &s.tracking_number {
+        if !delivery.tracking_codes.contains(code) {
+            let mut codes = match cfg.tracking {
+                Tracking::Append => delivery.tracking_codes.clone(),
+                Tracking::Replace => Vec::new(),
+            };
+            codes.push(code.clone());
+            match shop.set_tracking(&delivery.delivery_id, &codes).await {
+                Ok(()) => report.tracking_set += 1,
+                Err(e) => {
+                    fail(state, "tracking_not_set", e.to_string())?;
+                    report.exceptions += 1;
+                }
+            }
+        }
+    }
+    let (shipped, ordered) = state.shipped_and_ordered(order)?;
+    let fully = ordered > 0 && shipped >= ordered;
+    let steps = match cfg.transitions {
+        Transitions::Planned => plan(
+            &delivery.delivery_state,
+            &delivery.order_state,
+            fully,
+            cfg.complete_orders,
+        ),
+        Transitions::Blind => blind(cfg.complete_orders),
+    };
+    for step in steps {
+        let (entity, id, action) = match step {
+            Step::Delivery(a) => ("order_delivery", delivery.delivery_id.as_str(), a),
+            Step::Order(a) => ("order", delivery.order_id.as_str(), a),
+        };
+        match shop.transition(entity, id, action).await {
+            Ok(_) => report.transitions += 1,
+            Err(e) => {
+                fail(state, "illegal_transition", format!("{entity} {action}: {e}"))?;
+                report.exceptions += 1;
+                break;
+            }
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

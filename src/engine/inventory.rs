@@ -140,17 +140,14 @@ pub async fn inventory_once(
         PushStrategy::PerSkuPatch => stock.chunks(1).collect(),
     };
     let mut outcomes = Vec::new();
+    let mut unacked = Unacknowledged::at(state, mark)?;
     for wave in units.chunks(cfg.concurrency.max(1)) {
         // Each wave's figures are taken right before it is sent: orders placed
         // while earlier waves were pushed count too, so a full push of a large
         // catalogue does not put their units back on sale (F4).
-        let unacked = unacknowledged_now(shop, pause, retry, rng, state, mark).await?;
-        let figure = |(sku, erp): &(&str, ErpStock)| {
-            (
-                sku.to_string(),
-                push_figure(cfg.policy, *erp, unacked.get(*sku).copied().unwrap_or(0)),
-            )
-        };
+        unacked.read_new_orders(shop, pause, retry, rng, state).await?;
+        let figure =
+            |(sku, erp): &(&str, ErpStock)| (sku.to_string(), push_figure(cfg.policy, *erp, unacked.units(sku)));
         let futures = wave.iter().enumerate().map(|(i, batch)| {
             let seed: u64 = rng.gen();
             let batch: Vec<(String, i64)> = batch.iter().map(figure).collect();
@@ -202,48 +199,87 @@ pub async fn inventory_once(
 
 /// Units per SKU that the ERP's stock figures, read after `mark`, do not
 /// hold yet: orders the ERP had not acknowledged by then, and orders placed
-/// in Shopware since. Reads the orders placed since the last read first.
-///
-/// The engine remembers the orders it has read until the export takes them,
-/// so each read covers only the orders placed since the one before, however
-/// far the export is behind. A failed read is not worth failing the pass for:
-/// the figure is then as of the read before.
-async fn unacknowledged_now(
-    shop: &impl ShopApi,
-    pause: &impl Pause,
-    retry: &RetryPolicy,
-    rng: &mut impl Rng,
-    state: &EngineState,
+/// in Shopware since, read as the pass goes.
+struct Unacknowledged {
     mark: i64,
-) -> Result<std::collections::BTreeMap<String, i64>, InventoryError> {
-    let since = match state.get_kv(SEEN_CURSOR)? {
-        Some(c) => Some(c),
-        None => state.watermark()?.created_at,
-    };
-    let mut newest: Option<String> = None;
-    for page in 1.. {
-        let criteria = super::export::recent_orders_criteria(since.as_deref(), page);
-        let (Ok(recent), _, _) = super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await
-        else {
-            break;
+    counted: std::collections::HashSet<String>,
+    units: std::collections::HashMap<String, i64>,
+}
+
+impl Unacknowledged {
+    fn at(state: &EngineState, mark: i64) -> Result<Self, StateError> {
+        let mut u = Unacknowledged {
+            mark,
+            counted: Default::default(),
+            units: Default::default(),
         };
-        for order in &recent {
-            let number = order.get("orderNumber").and_then(Value::as_str).unwrap_or_default();
-            state.note_seen(number, &super::export::order_lines(order))?;
-            if let Some(ts) = order.get("createdAt").and_then(Value::as_str) {
-                newest = Some(ts.to_string());
+        for (number, lines) in state.unacknowledged_orders_at(mark)? {
+            u.count(number, &lines);
+        }
+        Ok(u)
+    }
+
+    fn count(&mut self, number: String, lines: &[(String, i64)]) {
+        if self.counted.insert(number) {
+            for (sku, qty) in lines {
+                *self.units.entry(sku.clone()).or_insert(0) += qty;
             }
         }
-        if recent.len() < super::export::RECENT_PAGE {
-            break;
+    }
+
+    fn units(&self, sku: &str) -> i64 {
+        self.units.get(sku).copied().unwrap_or(0)
+    }
+
+    /// Reads the orders placed since the last read and counts those the ERP
+    /// had not acknowledged by the mark.
+    ///
+    /// The engine remembers the orders it has read until the export takes
+    /// them, so each read covers only the orders placed since the one before,
+    /// however far the export is behind. A failed read is not worth failing
+    /// the pass for: the figure is then as of the read before.
+    async fn read_new_orders(
+        &mut self,
+        shop: &impl ShopApi,
+        pause: &impl Pause,
+        retry: &RetryPolicy,
+        rng: &mut impl Rng,
+        state: &EngineState,
+    ) -> Result<(), InventoryError> {
+        let since = match state.get_kv(SEEN_CURSOR)? {
+            Some(c) => Some(c),
+            None => state.watermark()?.created_at,
+        };
+        let mut newest: Option<String> = None;
+        for page in 1.. {
+            let criteria = super::export::recent_orders_criteria(since.as_deref(), page);
+            let (Ok(recent), _, _) =
+                super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await
+            else {
+                break;
+            };
+            for order in &recent {
+                let number = order.get("orderNumber").and_then(Value::as_str).unwrap_or_default();
+                if !self.counted.contains(number) && state.unacknowledged_by(number, self.mark)? {
+                    let lines = super::export::order_lines(order);
+                    state.note_seen(number, &lines)?;
+                    self.count(number.to_string(), &lines);
+                }
+                if let Some(ts) = order.get("createdAt").and_then(Value::as_str) {
+                    newest = Some(ts.to_string());
+                }
+            }
+            if recent.len() < super::export::RECENT_PAGE {
+                break;
+            }
         }
+        // Sorted by createdAt: the last order read is the newest. The next read
+        // starts at its instant (orders sharing it are read again, and known).
+        if let Some(ts) = &newest {
+            state.set_kv(SEEN_CURSOR, ts)?;
+        }
+        Ok(())
     }
-    // Sorted by createdAt: the last order read is the newest. The next read
-    // starts at its instant (orders sharing it are read again, and known).
-    if let Some(ts) = &newest {
-        state.set_kv(SEEN_CURSOR, ts)?;
-    }
-    Ok(state.unacknowledged_at(mark)?)
 }
 
 #[derive(Debug, Default)]

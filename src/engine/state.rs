@@ -98,6 +98,9 @@ pub struct EngineState {
     db: Connection,
 }
 
+/// An order number with its units per SKU.
+pub type OrderUnits = (String, Vec<(String, i64)>);
+
 impl std::fmt::Debug for EngineState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineState").finish_non_exhaustive()
@@ -213,18 +216,41 @@ impl EngineState {
 
     /// [`Self::unacknowledged`] as of `mark`: orders acknowledged after it count too.
     pub fn unacknowledged_at(&self, mark: i64) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
-        let mut stmt = self.db.prepare_cached(
-            "SELECT lines FROM outbox WHERE status != 'created' OR acked_seq > ?1
-             UNION ALL SELECT lines FROM seen_orders",
-        )?;
         let mut out = std::collections::BTreeMap::new();
-        for raw in stmt.query_map([mark], |r| r.get::<_, String>(0))? {
-            let lines: Vec<(String, i64)> = serde_json::from_str(&raw?)?;
+        for (_, lines) in self.unacknowledged_orders_at(mark)? {
             for (sku, qty) in lines {
                 *out.entry(sku).or_insert(0) += qty;
             }
         }
         Ok(out)
+    }
+
+    /// The orders behind [`Self::unacknowledged_at`], with their units per SKU.
+    pub fn unacknowledged_orders_at(&self, mark: i64) -> Result<Vec<OrderUnits>, StateError> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT order_number, lines FROM outbox WHERE status != 'created' OR acked_seq > ?1
+             UNION ALL SELECT order_number, lines FROM seen_orders",
+        )?;
+        let rows = stmt.query_map([mark], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (number, raw) = row?;
+            out.push((number, serde_json::from_str(&raw)?));
+        }
+        Ok(out)
+    }
+
+    /// Whether the ERP had not acknowledged this order by `mark` (or does not
+    /// know it at all).
+    pub fn unacknowledged_by(&self, order_number: &str, mark: i64) -> Result<bool, StateError> {
+        let acked: Option<bool> = self
+            .one(
+                "SELECT status = 'created' AND acked_seq <= ?2 FROM outbox WHERE order_number = ?1",
+                params![order_number, mark],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(!acked.unwrap_or(false))
     }
 
     /// The figure last pushed for a SKU.
@@ -253,6 +279,12 @@ impl EngineState {
             "INSERT OR IGNORE INTO shipments (number, order_number, lines) VALUES (?1, ?2, ?3)",
             params![number, order_number, serde_json::to_string(lines)?],
         )? == 1)
+    }
+
+    /// Forgets a recorded shipment, so the next pass writes it again.
+    pub fn forget_shipment(&self, number: &str) -> Result<(), StateError> {
+        self.exec("DELETE FROM shipments WHERE number = ?1", params![number])?;
+        Ok(())
     }
 
     /// Units shipped so far per SKU for an order, and the units ordered (from the outbox).
@@ -520,6 +552,9 @@ mod tests {
             [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
         );
         assert!(s.unacknowledged_at(s.ack_mark().unwrap()).unwrap().is_empty());
+        assert!(s.unacknowledged_by("10002", mark).unwrap());
+        assert!(!s.unacknowledged_by("10002", s.ack_mark().unwrap()).unwrap());
+        assert!(s.unacknowledged_by("10009", mark).unwrap(), "not in the outbox");
     }
 
     #[test]

@@ -21,12 +21,18 @@ struct FakeShop {
     throttle: Mutex<u32>,
     /// Orders Shopware holds (what search_orders returns).
     orders: Vec<Value>,
+    /// Orders placed once the first stock write has landed.
+    placed_during_push: Vec<Value>,
     requests: Mutex<u32>,
 }
 
 impl ShopApi for FakeShop {
     async fn search_orders(&self, _: &Value) -> Result<Vec<Value>, CallError> {
-        Ok(self.orders.clone())
+        let mut out = self.orders.clone();
+        if *self.requests.lock().unwrap() > 0 {
+            out.extend(self.placed_during_push.iter().cloned());
+        }
+        Ok(out)
     }
     async fn push_stock(&self, op: &str, batch: &[(String, i64)], _: Option<&str>) -> Result<(), CallError> {
         *self.requests.lock().unwrap() += 1;
@@ -180,6 +186,40 @@ async fn orders_placed_since_the_last_export_are_subtracted_too() {
         shop.stock.lock().unwrap()["SW1"],
         5,
         "10 available - 2 pending - 3 not yet exported"
+    );
+}
+
+#[tokio::test]
+async fn an_order_placed_while_earlier_batches_are_pushed_counts_in_the_later_ones() {
+    let erp = FakeErp {
+        items: vec![item(1, 10, 10, 0), item(2, 10, 10, 0)],
+    };
+    let state = EngineState::in_memory().unwrap();
+    let line = |sku: &str, qty: i64| json!({"type": "product", "quantity": qty, "payload": {"productNumber": sku}});
+    // 4 × SW2 sold after SW1's batch went out, before SW2's.
+    let shop = FakeShop {
+        placed_during_push: vec![
+            json!({"orderNumber": "10003", "createdAt": "2026-11-27T10:01:00.000+00:00", "lineItems": [line("SW2", 4)]}),
+        ],
+        ..Default::default()
+    };
+    let cfg = InventoryConfig {
+        batch_size: 1,
+        concurrency: 1,
+        ..Default::default()
+    };
+    pass(&shop, &erp, &state, &cfg, true).await;
+    let stock = shop.stock.lock().unwrap();
+    assert_eq!(
+        (stock["SW1"], stock["SW2"]),
+        (10, 6),
+        "SW2's figure is taken after the order"
+    );
+    // Remembered until the export takes it: the next pass counts it without reading it again.
+    assert_eq!(state.seen_count().unwrap(), 1);
+    assert_eq!(
+        state.get_kv(SEEN_CURSOR).unwrap().as_deref(),
+        Some("2026-11-27T10:01:00.000+00:00")
     );
 }
 
