@@ -240,7 +240,13 @@ struct Table {
     /// Rows written most recently, oldest first: they stay decoded until
     /// [`FRESH_ROWS`] newer writes push them out (a key may appear twice).
     fresh: VecDeque<Key>,
+    /// Packed rows read most recently, decoded, newest last: a checkout reads
+    /// each of its products several times (stock shown, price, stock write).
+    read_cache: std::sync::Mutex<VecDeque<(Key, Arc<Row>)>>,
 }
+
+/// Packed rows a table keeps decoded after a read.
+const READ_CACHE_ROWS: usize = 64;
 
 /// Recently written rows a table keeps decoded: a stock write reads and
 /// rewrites its product, and the export reads orders soon after checkout.
@@ -248,13 +254,35 @@ const FRESH_ROWS: usize = 256;
 
 impl Table {
     fn get(&self, id: &str) -> Option<Arc<Row>> {
-        self.rows.get(&Key::new(id)).map(|p| self.codec.unpack(p))
+        let key = Key::new(id);
+        let packed = self.rows.get(&key)?;
+        if let Packed::Plain(row) = packed {
+            return Some(Arc::clone(row));
+        }
+        let mut cache = self.read_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, row)) = cache.iter().find(|(k, _)| *k == key) {
+            return Some(Arc::clone(row));
+        }
+        let row = self.codec.unpack(packed);
+        if cache.len() >= READ_CACHE_ROWS {
+            cache.pop_front();
+        }
+        cache.push_back((key, Arc::clone(&row)));
+        Some(row)
+    }
+
+    /// Drops a row's decoded copy (it is being rewritten or removed).
+    fn uncache(&mut self, key: &Key) -> Option<Arc<Row>> {
+        let cache = self.read_cache.get_mut().unwrap_or_else(|p| p.into_inner());
+        let at = cache.iter().position(|(k, _)| k == key)?;
+        cache.remove(at).map(|(_, row)| row)
     }
 
     /// Stores a row decoded, as the newest fresh one, and packs the row that
     /// falls out of the fresh window. The table builds its dictionary from its
     /// first [`DICT_ROWS`] rows; smaller tables are never packed.
     fn insert(&mut self, key: Key, row: Row) {
+        self.uncache(&key);
         self.rows.insert(key.clone(), Packed::Plain(Arc::new(row)));
         self.fresh.push_back(key);
         if !self.codec.packing() && self.rows.len() >= DICT_ROWS {
@@ -282,8 +310,13 @@ impl Table {
     }
 
     fn remove(&mut self, id: &str) -> Option<Row> {
-        let p = self.rows.remove(&Key::new(id))?;
-        Some(Arc::unwrap_or_clone(self.codec.unpack(&p)))
+        let key = Key::new(id);
+        let p = self.rows.remove(&key)?;
+        let row = match self.uncache(&key) {
+            Some(decoded) => decoded,
+            None => self.codec.unpack(&p),
+        };
+        Some(Arc::unwrap_or_clone(row))
     }
 }
 
@@ -773,6 +806,37 @@ mod tests {
         );
         assert_eq!(s.rows("order_line_item").count(), n);
         assert_eq!(s.packed_bytes("tax"), 0, "small tables stay decoded");
+    }
+
+    #[test]
+    fn a_row_read_while_packed_is_never_served_stale_after_a_write() {
+        let mut s = Store::new();
+        let item = |i: usize, label: &str| {
+            row(
+                json!({"id": format!("{i:032x}"), "orderId": format!("{:032x}", i / 3), "label": label,
+                       "payload": {"productNumber": format!("SW{}", 10000 + i)}}),
+            )
+        };
+        let n = FRESH_ROWS + 2 * DICT_ROWS;
+        for i in 0..n {
+            s.put("order_line_item", item(i, "first"));
+        }
+        let id = format!("{:032x}", 5);
+        // Packed and read twice: the second read is the cached copy.
+        assert_eq!(s.get("order_line_item", &id).unwrap()["label"], "first");
+        assert!(Arc::ptr_eq(
+            &s.get("order_line_item", &id).unwrap(),
+            &s.get("order_line_item", &id).unwrap()
+        ));
+        s.update("order_line_item", &id, &row(json!({"label": "second"})));
+        assert_eq!(s.get("order_line_item", &id).unwrap()["label"], "second");
+        // Pushed out of the fresh window and packed again: still the new text.
+        for i in n..n + FRESH_ROWS + 1 {
+            s.put("order_line_item", item(i, "later"));
+        }
+        assert_eq!(s.get("order_line_item", &id).unwrap()["label"], "second");
+        s.delete("order_line_item", &id);
+        assert!(s.get("order_line_item", &id).is_none());
     }
 
     #[test]
