@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a replay allocates and frees millions
+/// of small JSON values across threads (see BENCHMARKS.md, peak-day replay).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = synctwin::cli::Cli::parse();
     match synctwin::cli::run(cli) {
