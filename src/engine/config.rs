@@ -14,6 +14,11 @@ use super::http::TokenStrategy;
 use super::inventory::InventoryConfig;
 use super::mapping::MappingConfig;
 use crate::clock::serde_duration;
+
+/// The serde default of the flows' `concurrency` and `pages_per_pass`: one.
+pub(crate) fn one() -> usize {
+    1
+}
 use crate::twin::profile::{load_validated, parse_validated, ProfileError, Validate};
 
 /// How often each flow runs (scenario time).

@@ -34,16 +34,12 @@ pub struct ExportConfig {
     pub lookup_before_create: bool,
     /// Pages read in one pass while they come back full, so a backlog drains
     /// in one pass instead of one page per interval.
-    #[serde(default = "one")]
+    #[serde(default = "super::config::one")]
     pub pages_per_pass: usize,
     /// Orders exported at once. Business Central runs 5 requests per user at a
     /// time and queues the rest, so 2-4 keeps the queue short.
-    #[serde(default = "one")]
+    #[serde(default = "super::config::one")]
     pub concurrency: usize,
-}
-
-fn one() -> usize {
-    1
 }
 
 impl Default for ExportConfig {

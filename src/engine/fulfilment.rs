@@ -60,12 +60,8 @@ pub struct FulfilmentConfig {
     pub tracking: Tracking,
     /// Orders whose shipments are written at once (one order's shipments
     /// always one after the other, so its transitions stay in order).
-    #[serde(default = "one")]
+    #[serde(default = "super::config::one")]
     pub concurrency: usize,
-}
-
-fn one() -> usize {
-    1
 }
 
 impl Default for FulfilmentConfig {
@@ -210,12 +206,15 @@ async fn fulfil_shipment(
     if !state.record_shipment(&s.number, &s.external_document_number, &s.lines)? {
         return Ok(true);
     }
-    report.shipments += 1;
     let order = &s.external_document_number;
     let fail = |state: &EngineState, category: &str, detail: String| {
         state.add_exception(order, category, Owner::Operations, &detail)
     };
-    let delivery = match shop.delivery_of(order).await {
+    let found = shop.delivery_of(order).await;
+    if found.is_ok() {
+        report.shipments += 1;
+    }
+    let delivery = match found {
         Ok(Some(d)) => d,
         Ok(None) => {
             fail(
@@ -232,7 +231,6 @@ async fn fulfil_shipment(
         Err(e) => {
             state.add_exception(order, "shop_unavailable", Owner::Integration, &e.to_string())?;
             state.forget_shipment(&s.number)?;
-            report.shipments -= 1;
             return Ok(false);
         }
     };

@@ -201,31 +201,16 @@ impl EngineState {
         Ok(self.one("SELECT COUNT(*) FROM seen_orders", [], |r| r.get::<_, i64>(0))? as usize)
     }
 
-    /// Units per SKU in orders the ERP has not acknowledged: pending or parked
-    /// in the outbox, or seen in Shopware and not exported yet.
-    pub fn unacknowledged(&self) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
-        self.unacknowledged_at(i64::MAX)
-    }
-
     /// Where the ERP's acknowledgements stand now: read it before reading the
-    /// ERP's stock, and [`Self::unacknowledged_at`] counts the orders the ERP
-    /// acknowledged after it, which that stock figure does not yet hold.
+    /// ERP's stock, and [`Self::unacknowledged_orders_at`] counts the orders
+    /// the ERP acknowledged after it, which that stock figure does not yet hold.
     pub fn ack_mark(&self) -> Result<i64, StateError> {
         Ok(self.one("SELECT COALESCE(MAX(acked_seq), 0) FROM outbox", [], |r| r.get(0))?)
     }
 
-    /// [`Self::unacknowledged`] as of `mark`: orders acknowledged after it count too.
-    pub fn unacknowledged_at(&self, mark: i64) -> Result<std::collections::BTreeMap<String, i64>, StateError> {
-        let mut out = std::collections::BTreeMap::new();
-        for (_, lines) in self.unacknowledged_orders_at(mark)? {
-            for (sku, qty) in lines {
-                *out.entry(sku).or_insert(0) += qty;
-            }
-        }
-        Ok(out)
-    }
-
-    /// The orders behind [`Self::unacknowledged_at`], with their units per SKU.
+    /// The orders the ERP had not acknowledged by `mark`, with their units per
+    /// SKU: pending or parked in the outbox, acknowledged after the mark, or
+    /// seen in Shopware and not exported yet.
     pub fn unacknowledged_orders_at(&self, mark: i64) -> Result<Vec<OrderUnits>, StateError> {
         let mut stmt = self.db.prepare_cached(
             "SELECT order_number, lines FROM outbox WHERE status != 'created' OR acked_seq > ?1
@@ -476,7 +461,19 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
     use std::time::Duration;
+
+    /// Units per SKU the ERP had not acknowledged by `mark`.
+    fn units_at(s: &EngineState, mark: i64) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for (_, lines) in s.unacknowledged_orders_at(mark).unwrap() {
+            for (sku, qty) in lines {
+                *out.entry(sku).or_insert(0) += qty;
+            }
+        }
+        out
+    }
 
     #[test]
     fn outbox_survives_a_restart_and_tells_what_was_in_flight() {
@@ -511,7 +508,7 @@ mod tests {
             Some("2026-11-27T10:00:00.000+00:00")
         );
         assert_eq!(
-            s.unacknowledged().unwrap(),
+            units_at(&s, i64::MAX),
             [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
         );
         // A retry counts the attempt and never downgrades a created order.
@@ -533,25 +530,25 @@ mod tests {
         s.note_seen("10002", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
         assert_eq!(s.seen_count().unwrap(), 1);
         assert_eq!(
-            s.unacknowledged().unwrap(),
+            units_at(&s, i64::MAX),
             [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
         );
         // Taken by the export and acknowledged: nothing left.
         s.begin("10002", "b", &[("SW1".into(), 1), ("SW2".into(), 3)]).unwrap();
         assert_eq!(s.seen_count().unwrap(), 0);
         assert_eq!(
-            s.unacknowledged().unwrap(),
+            units_at(&s, i64::MAX),
             [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
         );
         let mark = s.ack_mark().unwrap();
         s.created("10002", "S-ORD101002").unwrap();
-        assert!(s.unacknowledged().unwrap().is_empty());
+        assert!(units_at(&s, i64::MAX).is_empty());
         // A stock figure read before that acknowledgement does not hold the order yet.
         assert_eq!(
-            s.unacknowledged_at(mark).unwrap(),
+            units_at(&s, mark),
             [("SW1".to_string(), 1), ("SW2".to_string(), 3)].into()
         );
-        assert!(s.unacknowledged_at(s.ack_mark().unwrap()).unwrap().is_empty());
+        assert!(units_at(&s, s.ack_mark().unwrap()).is_empty());
         assert!(s.unacknowledged_by("10002", mark).unwrap());
         assert!(!s.unacknowledged_by("10002", s.ack_mark().unwrap()).unwrap());
         assert!(s.unacknowledged_by("10009", mark).unwrap(), "not in the outbox");
