@@ -49,7 +49,8 @@ pub enum EngineError {
     State(#[from] StateError),
 }
 
-/// The engine's flows, each in a lane of its own.
+/// The engine's flows, each in a lane of its own (in [`FLOWS`] order, which
+/// is also the order of the engine's schedules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// Order export.
@@ -111,7 +112,7 @@ impl<S: ShopApi, E: ErpApi> Engine<S, E> {
 
     /// Makes the next tick run a full inventory pull (after a drain, an outage).
     pub fn force_full_inventory(&mut self) {
-        force_full(&mut self.schedules[2]);
+        force_full(&mut self.schedules[Flow::Inventory as usize]);
     }
 
     /// When the next flow is due.
@@ -256,9 +257,12 @@ impl<S: ShopApi, E: ErpApi> Lane<'_, S, E> {
         next_due(self.ctx.cfg, self.flow, self.schedule)
     }
 
-    /// Makes this lane's next tick a full inventory pull (the inventory lane).
+    /// Makes this lane's next tick a full inventory pull (the inventory lane
+    /// only: other lanes are left as they are).
     pub fn force_full_inventory(&mut self) {
-        force_full(self.schedule);
+        if self.flow == Flow::Inventory {
+            force_full(self.schedule);
+        }
     }
 
     /// Runs the lane's flow if it is due now. Errors talking to the systems

@@ -1,7 +1,7 @@
 //! The reference sync engine (issue 4). Its decision logic is pure and
 //! unit-tested; HTTP adapters are thin. Built so far:
 //! - [`backoff`]: which failures are retried, full-jitter backoff, `Retry-After`;
-//! - [`driver`]: the loop that runs each flow when due;
+//! - [`driver`]: each flow in a lane of its own, run when its interval is due;
 //! - [`export`]: order export through the outbox, exactly once;
 //! - [`pacing`]: client-side request pacing;
 //! - [`ports`]: the traits the flows need (shop, ERP, pausing);
