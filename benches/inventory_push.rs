@@ -151,6 +151,7 @@ fn main() {
         strategy: PushStrategy::SyncBatches,
         indexing: None,
         flag_stale_closeouts: false,
+        skip_unchanged: false,
     };
     let per_sku = InventoryConfig {
         strategy: PushStrategy::PerSkuPatch,

@@ -3,14 +3,16 @@
 //! A pass pulls the items changed since the last pass (or all of them for a
 //! full pull), computes the figure to push per [`StockPolicy`], and writes it
 //! either in sync-API batches (`batch_size` records, `concurrency` requests at
-//! once) or one `PATCH` per SKU (the strategy kept for comparison). A batch
+//! once) or one `PATCH` per SKU (the strategy kept for comparison). With
+//! `skip_unchanged`, SKUs whose figure Shopware already shows are left out
+//! (unless a closeout shows sold out with stock). A batch
 //! rejected for some records is resent without them (Shopware names them with
 //! pointers; otherwise the batch is halved); the bad SKUs go to the exception
 //! queue. 429s, 5xx and timeouts are retried with backoff, honouring
 //! `Retry-After`. The item watermark only moves when every push landed, so a
 //! failed push is retried by the next delta.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use futures::future::join_all;
 use rand::{Rng, SeedableRng};
@@ -22,7 +24,7 @@ use super::backoff::{Decision, RetryPolicy};
 use super::batching::{split, Split};
 use super::http::CallError;
 use super::mapping::Owner;
-use super::ports::{ErpApi, Pause, ShopApi};
+use super::ports::{ErpApi, Pause, ShopApi, Shown};
 use super::state::{EngineState, StateError};
 use super::stock_policy::{push_figure, ErpStock, StockPolicy};
 
@@ -52,6 +54,13 @@ pub struct InventoryConfig {
     /// them for review.
     #[serde(default = "yes")]
     pub flag_stale_closeouts: bool,
+    /// Before each wave, read the stock Shopware shows for its SKUs and leave
+    /// out those that already show their figure, can be bought, and took no
+    /// order since. A
+    /// write that changes nothing can still land after an order it did not
+    /// count, and put that order's units back on sale (F4).
+    #[serde(default = "yes")]
+    pub skip_unchanged: bool,
 }
 
 fn yes() -> bool {
@@ -67,6 +76,7 @@ impl Default for InventoryConfig {
             strategy: PushStrategy::SyncBatches,
             indexing: None,
             flag_stale_closeouts: true,
+            skip_unchanged: true,
         }
     }
 }
@@ -76,6 +86,8 @@ impl Default for InventoryConfig {
 pub struct InventoryReport {
     pub items_read: usize,
     pub pushed: usize,
+    /// SKUs left out because Shopware already showed their figure.
+    pub unchanged: usize,
     /// Requests sent to Shopware (retries included).
     pub requests: u32,
     pub retries: u32,
@@ -141,16 +153,48 @@ pub async fn inventory_once(
     };
     let mut outcomes = Vec::new();
     let mut unacked = Unacknowledged::at(state, mark)?;
+    if cfg.skip_unchanged {
+        // Orders placed since the last pass are read first, so each wave's
+        // read after its stock read holds only the orders placed since the
+        // wave before: only their SKUs are written whatever Shopware shows.
+        unacked.read_new_orders(shop, pause, retry, rng, state).await?;
+    }
     for wave in units.chunks(cfg.concurrency.max(1)) {
         // Each wave's figures are taken right before it is sent: orders placed
         // while earlier waves were pushed count too, so a full push of a large
         // catalogue does not put their units back on sale (F4).
-        unacked.read_new_orders(shop, pause, retry, rng, state).await?;
-        let figure =
-            |(sku, erp): &(&str, ErpStock)| (sku.to_string(), push_figure(cfg.policy, *erp, unacked.units(sku)));
-        let futures = wave.iter().enumerate().map(|(i, batch)| {
+        // Shopware's stock is read before the orders: an order placed while
+        // it was read is among the orders read next, and its SKUs are written
+        // whatever Shopware showed.
+        let shown = match cfg.skip_unchanged {
+            true => shown_stock(shop, pause, retry, rng, wave).await,
+            false => None,
+        };
+        let touched = unacked.read_new_orders(shop, pause, retry, rng, state).await?;
+        let unchanged = |sku: &str, figure: i64| match (&shown, &touched) {
+            (Some(shown), Some(touched)) => {
+                // Stock but not available: a closeout whose availability was
+                // not recomputed; writing its stock with indexing recomputes it.
+                let stale = |s: &Shown| s.stock > 0 && !s.available;
+                shown.get(sku).is_some_and(|s| s.stock == figure && !stale(s)) && !touched.contains(sku)
+            }
+            _ => false,
+        };
+        let mut batches = Vec::new();
+        for batch in wave {
+            let figures: Vec<(String, i64)> = batch
+                .iter()
+                .map(|(sku, erp)| (sku.to_string(), push_figure(cfg.policy, *erp, unacked.units(sku))))
+                .collect();
+            let before = figures.len();
+            let figures: Vec<(String, i64)> = figures.into_iter().filter(|(sku, f)| !unchanged(sku, *f)).collect();
+            report.unchanged += before - figures.len();
+            if !figures.is_empty() {
+                batches.push(figures);
+            }
+        }
+        let futures = batches.into_iter().enumerate().map(|(i, batch)| {
             let seed: u64 = rng.gen();
-            let batch: Vec<(String, i64)> = batch.iter().map(figure).collect();
             push_unit(shop, pause, cfg, retry, batch, format!("stock-{i}"), seed)
         });
         outcomes.extend(join_all(futures).await);
@@ -197,13 +241,32 @@ pub async fn inventory_once(
     Ok(report)
 }
 
+/// The stock Shopware shows for a wave's SKUs, or None if it could not be read
+/// (then every SKU of the wave is written).
+async fn shown_stock(
+    shop: &impl ShopApi,
+    pause: &impl Pause,
+    retry: &RetryPolicy,
+    rng: &mut impl Rng,
+    wave: &[&[(&str, ErpStock)]],
+) -> Option<HashMap<String, Shown>> {
+    let skus: Vec<String> = wave
+        .iter()
+        .flat_map(|b| b.iter().map(|(sku, _)| sku.to_string()))
+        .collect();
+    match super::backoff::retrying(pause, retry, rng, || shop.stock_of(&skus)).await {
+        (Ok(rows), _, _) => Some(rows.into_iter().collect()),
+        (Err(_), _, _) => None,
+    }
+}
+
 /// Units per SKU that the ERP's stock figures, read after `mark`, do not
 /// hold yet: orders the ERP had not acknowledged by then, and orders placed
 /// in Shopware since, read as the pass goes.
 struct Unacknowledged {
     mark: i64,
-    counted: std::collections::HashSet<String>,
-    units: std::collections::HashMap<String, i64>,
+    counted: HashSet<String>,
+    units: HashMap<String, i64>,
 }
 
 impl Unacknowledged {
@@ -232,7 +295,8 @@ impl Unacknowledged {
     }
 
     /// Reads the orders placed since the last read and counts those the ERP
-    /// had not acknowledged by the mark.
+    /// had not acknowledged by the mark. Returns the SKUs of every order read,
+    /// or None if a page could not be read (orders may then be missing).
     ///
     /// The engine remembers the orders it has read until the export takes
     /// them, so each read covers only the orders placed since the one before,
@@ -245,23 +309,28 @@ impl Unacknowledged {
         retry: &RetryPolicy,
         rng: &mut impl Rng,
         state: &EngineState,
-    ) -> Result<(), InventoryError> {
+    ) -> Result<Option<HashSet<String>>, InventoryError> {
         let since = match state.get_kv(SEEN_CURSOR)? {
             Some(c) => Some(c),
             None => state.watermark()?.created_at,
         };
         let mut newest: Option<String> = None;
+        let mut touched = Some(HashSet::new());
         for page in 1.. {
             let criteria = super::export::recent_orders_criteria(since.as_deref(), page);
             let (Ok(recent), _, _) =
                 super::backoff::retrying(pause, retry, rng, || shop.search_orders(&criteria)).await
             else {
+                touched = None;
                 break;
             };
             for order in &recent {
                 let number = order.get("orderNumber").and_then(Value::as_str).unwrap_or_default();
+                let lines = super::export::order_lines(order);
+                if let Some(t) = touched.as_mut() {
+                    t.extend(lines.iter().map(|(sku, _)| sku.clone()));
+                }
                 if !self.counted.contains(number) && state.unacknowledged_by(number, self.mark)? {
-                    let lines = super::export::order_lines(order);
                     state.note_seen(number, &lines)?;
                     self.count(number.to_string(), &lines);
                 }
@@ -278,7 +347,7 @@ impl Unacknowledged {
         if let Some(ts) = &newest {
             state.set_kv(SEEN_CURSOR, ts)?;
         }
-        Ok(())
+        Ok(touched)
     }
 }
 

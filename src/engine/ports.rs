@@ -36,9 +36,19 @@ pub trait ShopApi {
         id: &str,
         action: &str,
     ) -> impl Future<Output = Result<String, CallError>> + Send;
+    /// The stock Shopware shows for these productNumbers (those it knows).
+    fn stock_of(&self, skus: &[String]) -> impl Future<Output = Result<Vec<(String, Shown)>, CallError>> + Send;
     /// productNumbers (with their stock) that have stock but `available = false`:
     /// closeout products whose availability was not recomputed after a restock.
     fn stale_closeouts(&self) -> impl Future<Output = Result<Vec<(String, i64)>, CallError>> + Send;
+}
+
+/// A product's stock as Shopware shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    pub stock: i64,
+    /// Whether it can be bought (false for a closeout out of stock).
+    pub available: bool,
 }
 
 /// An order's delivery as the fulfilment flow needs it.

@@ -34,6 +34,9 @@ impl ShopApi for FakeShop {
     async fn stale_closeouts(&self) -> Result<Vec<(String, i64)>, CallError> {
         Ok(Vec::new())
     }
+    async fn stock_of(&self, _: &[String]) -> Result<Vec<(String, crate::engine::ports::Shown)>, CallError> {
+        Ok(Vec::new())
+    }
     async fn search_orders(&self, c: &Value) -> Result<Vec<Value>, CallError> {
         if let Some(ids) = c.get("ids").and_then(Value::as_array) {
             return Ok(self.orders.iter().filter(|o| ids.contains(&o["id"])).cloned().collect());

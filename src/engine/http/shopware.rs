@@ -238,20 +238,31 @@ impl crate::engine::ports::ShopApi for ShopwareClient {
             "includes": {"product": ["productNumber", "stock"]},
             "limit": 500
         });
+        Ok(number_and_stock(&self.search("product", &criteria).await?))
+    }
+
+    async fn stock_of(&self, skus: &[String]) -> Result<Vec<(String, crate::engine::ports::Shown)>, CallError> {
+        let criteria = json!({
+            "filter": [{"type": "equalsAny", "field": "productNumber", "value": skus}],
+            "includes": {"product": ["productNumber", "stock", "available"]},
+            "limit": skus.len().max(1)
+        });
         let v = self.search("product", &criteria).await?;
-        Ok(v.get("data")
+        let rows = v
+            .get("data")
             .and_then(Value::as_array)
-            .map(|rows| {
-                rows.iter()
-                    .filter_map(|r| {
-                        Some((
-                            r["productNumber"].as_str()?.to_string(),
-                            r["stock"].as_i64().unwrap_or(0),
-                        ))
-                    })
-                    .collect()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let shown = crate::engine::ports::Shown {
+                    stock: r["stock"].as_i64().unwrap_or(0),
+                    available: r["available"].as_bool().unwrap_or(false),
+                };
+                Some((r["productNumber"].as_str()?.to_string(), shown))
             })
-            .unwrap_or_default())
+            .collect())
     }
 
     async fn set_tracking(&self, delivery_id: &str, codes: &[String]) -> Result<(), CallError> {
@@ -288,4 +299,22 @@ impl crate::engine::ports::ShopApi for ShopwareClient {
         };
         self.patch("product", &id, &json!({"stock": stock})).await
     }
+}
+
+/// `(productNumber, stock)` of a product search answer's rows.
+fn number_and_stock(answer: &Value) -> Vec<(String, i64)> {
+    answer
+        .get("data")
+        .and_then(Value::as_array)
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| {
+                    Some((
+                        r["productNumber"].as_str()?.to_string(),
+                        r["stock"].as_i64().unwrap_or(0),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::engine::mapping::OrderDraft;
-use crate::engine::ports::ErpItem;
+use crate::engine::ports::{ErpItem, Shown};
 
 #[derive(Default)]
 struct FakeShop {
@@ -24,6 +24,12 @@ struct FakeShop {
     /// Orders placed once the first stock write has landed.
     placed_during_push: Vec<Value>,
     requests: Mutex<u32>,
+    /// Stock reads (`stock_of`).
+    reads: Mutex<u32>,
+    /// Answer stock reads with 503.
+    reads_fail: bool,
+    /// Closeouts shown sold out whatever their stock (availability not recomputed).
+    sold_out: Vec<String>,
 }
 
 impl ShopApi for FakeShop {
@@ -86,6 +92,25 @@ impl ShopApi for FakeShop {
     }
     async fn stale_closeouts(&self) -> Result<Vec<(String, i64)>, CallError> {
         Ok(Vec::new())
+    }
+    async fn stock_of(&self, skus: &[String]) -> Result<Vec<(String, Shown)>, CallError> {
+        *self.reads.lock().unwrap() += 1;
+        if self.reads_fail {
+            return Err(CallError::Status {
+                endpoint: "search/product".into(),
+                status: 503,
+                retry_after: None,
+                body: Value::Null,
+                summary: String::new(),
+            });
+        }
+        let s = self.stock.lock().unwrap();
+        let shown = |k: &String| {
+            let stock = *s.get(k)?;
+            let available = !self.sold_out.contains(k) || stock == 0;
+            Some((k.clone(), Shown { stock, available }))
+        };
+        Ok(skus.iter().filter_map(shown).collect())
     }
 }
 
@@ -283,4 +308,95 @@ async fn per_sku_patch_costs_one_request_per_sku() {
     let r = pass(&patched, &erp, &state, &cfg, true).await;
     assert_eq!((r.requests, r.pushed), (50, 50));
     assert_eq!(*patched.stock.lock().unwrap(), *batched.stock.lock().unwrap());
+}
+
+#[tokio::test]
+async fn skus_that_already_show_their_figure_and_took_no_order_are_not_written() {
+    let erp = FakeErp {
+        items: vec![item(1, 10, 10, 0), item(2, 8, 8, 0), item(3, 4, 4, 0), item(4, 7, 7, 0)],
+    };
+    let line = |qty: i64| json!({"type": "product", "quantity": qty, "payload": {"productNumber": "SW1"}});
+    let shop = || FakeShop {
+        // SW1 shows its figure (10 - 2), but the order read after the stock may
+        // have been placed after it; SW2 shows an old figure; Shopware does not
+        // show SW3; SW4 shows its figure.
+        stock: Mutex::new(BTreeMap::from([
+            ("SW1".into(), 8),
+            ("SW2".into(), 5),
+            ("SW4".into(), 7),
+        ])),
+        orders: vec![
+            json!({"orderNumber": "10001", "createdAt": "2026-11-27T10:01:00.000+00:00", "lineItems": [line(2)]}),
+        ],
+        ..Default::default()
+    };
+    let careful = shop();
+    let r = pass(
+        &careful,
+        &erp,
+        &EngineState::in_memory().unwrap(),
+        &InventoryConfig::default(),
+        false,
+    )
+    .await;
+    assert_eq!((r.pushed, r.unchanged, r.requests), (3, 1, 1));
+    assert_eq!(*careful.reads.lock().unwrap(), 1, "one stock read for the wave");
+    let stock = careful.stock.lock().unwrap().clone();
+    assert_eq!(
+        stock,
+        BTreeMap::from([
+            ("SW1".into(), 8),
+            ("SW2".into(), 8),
+            ("SW3".into(), 4),
+            ("SW4".into(), 7)
+        ])
+    );
+
+    // A closeout with stock that Shopware shows sold out is written again: the
+    // write recomputes its availability.
+    let stale = FakeShop {
+        sold_out: vec!["SW4".into()],
+        ..shop()
+    };
+    let r = pass(
+        &stale,
+        &erp,
+        &EngineState::in_memory().unwrap(),
+        &InventoryConfig::default(),
+        true,
+    )
+    .await;
+    assert_eq!((r.pushed, r.unchanged), (4, 0), "SW4 shows 7 but cannot be bought");
+
+    let naive = shop();
+    let cfg = InventoryConfig {
+        skip_unchanged: false,
+        ..Default::default()
+    };
+    let r = pass(&naive, &erp, &EngineState::in_memory().unwrap(), &cfg, false).await;
+    assert_eq!((r.pushed, r.unchanged), (4, 0));
+    assert_eq!(*naive.reads.lock().unwrap(), 0);
+    assert_eq!(*naive.stock.lock().unwrap(), stock, "the same figures, one more write");
+}
+
+#[tokio::test]
+async fn when_the_stock_cannot_be_read_every_sku_is_written() {
+    let erp = FakeErp {
+        items: vec![item(1, 3, 3, 0), item(2, 6, 6, 0)],
+    };
+    let shop = FakeShop {
+        stock: Mutex::new(BTreeMap::from([("SW1".into(), 3), ("SW2".into(), 6)])),
+        reads_fail: true,
+        ..Default::default()
+    };
+    let r = pass(
+        &shop,
+        &erp,
+        &EngineState::in_memory().unwrap(),
+        &InventoryConfig::default(),
+        false,
+    )
+    .await;
+    assert_eq!((r.pushed, r.unchanged), (2, 0));
+    assert!(*shop.reads.lock().unwrap() > 1, "the read was retried before giving up");
 }
