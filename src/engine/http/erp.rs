@@ -185,11 +185,17 @@ impl ErpClient {
 
     /// Every row of a collection, following `@odata.nextLink`.
     async fn collect(&self, first_url: String) -> Result<Vec<Value>, CallError> {
+        self.collect_as(first_url, Value::clone).await
+    }
+
+    /// Every row of a collection as `row` makes it, page by page: a page of
+    /// 20,000 items is about 40 MB as JSON values, so only one is held at a time.
+    async fn collect_as<T>(&self, first_url: String, row: impl Fn(&Value) -> T) -> Result<Vec<T>, CallError> {
         let mut out = Vec::new();
         let mut url = Some(first_url);
         while let Some(u) = url {
             let v = self.call(reqwest::Method::GET, &u, None).await?;
-            out.extend(v.get("value").and_then(Value::as_array).cloned().unwrap_or_default());
+            out.extend(v.get("value").and_then(Value::as_array).into_iter().flatten().map(&row));
             url = v.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
         }
         Ok(out)
@@ -272,18 +278,14 @@ impl ErpApi for ErpClient {
             Some(s) => format!("{base}/items?$filter={}", enc(&format!("lastModifiedDateTime gt {s}"))),
             None => format!("{base}/items"),
         };
-        Ok(self
-            .collect(url)
-            .await?
-            .iter()
-            .map(|i| ErpItem {
-                number: i["number"].as_str().unwrap_or_default().to_string(),
-                inventory: i["type"].as_str() == Some("Inventory") && !i["blocked"].as_bool().unwrap_or(false),
-                on_hand: i["inventory"].as_f64().unwrap_or(0.0) as i64,
-                available: i["available"].as_f64().unwrap_or(0.0) as i64,
-                modified: i["lastModifiedDateTime"].as_str().unwrap_or_default().to_string(),
-            })
-            .collect())
+        self.collect_as(url, |i| ErpItem {
+            number: i["number"].as_str().unwrap_or_default().to_string(),
+            inventory: i["type"].as_str() == Some("Inventory") && !i["blocked"].as_bool().unwrap_or(false),
+            on_hand: i["inventory"].as_f64().unwrap_or(0.0) as i64,
+            available: i["available"].as_f64().unwrap_or(0.0) as i64,
+            modified: i["lastModifiedDateTime"].as_str().unwrap_or_default().to_string(),
+        })
+        .await
     }
 
     async fn shipments_since(&self, since: Option<&str>) -> Result<Vec<Shipment>, CallError> {
@@ -297,33 +299,29 @@ impl ErpApi for ErpClient {
             ),
             None => format!("{base}/salesShipments?$expand=salesShipmentLines"),
         };
-        Ok(self
-            .collect(url)
-            .await?
-            .iter()
-            .map(|s| Shipment {
-                number: s["number"].as_str().unwrap_or_default().to_string(),
-                external_document_number: s["externalDocumentNumber"].as_str().unwrap_or_default().to_string(),
-                tracking_number: s["packageTrackingNumber"]
-                    .as_str()
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string),
-                lines: s["salesShipmentLines"]
-                    .as_array()
-                    .map(|ls| {
-                        ls.iter()
-                            .map(|l| {
-                                (
-                                    l["lineObjectNumber"].as_str().unwrap_or_default().to_string(),
-                                    l["quantity"].as_f64().unwrap_or(0.0) as i64,
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                posted: s["lastModifiedDateTime"].as_str().unwrap_or_default().to_string(),
-            })
-            .collect())
+        self.collect_as(url, |s| Shipment {
+            number: s["number"].as_str().unwrap_or_default().to_string(),
+            external_document_number: s["externalDocumentNumber"].as_str().unwrap_or_default().to_string(),
+            tracking_number: s["packageTrackingNumber"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            lines: s["salesShipmentLines"]
+                .as_array()
+                .map(|ls| {
+                    ls.iter()
+                        .map(|l| {
+                            (
+                                l["lineObjectNumber"].as_str().unwrap_or_default().to_string(),
+                                l["quantity"].as_f64().unwrap_or(0.0) as i64,
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            posted: s["lastModifiedDateTime"].as_str().unwrap_or_default().to_string(),
+        })
+        .await
     }
 }
 
