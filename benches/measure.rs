@@ -8,6 +8,7 @@
 //!
 //! Run: `cargo bench --bench measure`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -131,9 +132,11 @@ fn bench_hdr(c: &mut Criterion) {
     for orders in [10_000usize, 100_000] {
         let obs: Observations = observations(orders).into();
         let end = SimTime::from_secs_f64(orders as f64 * 0.5 + 600.0);
+        // Every SKU followed for its sellable stock, as in a run.
+        let initial: BTreeMap<String, i64> = (0..5_000).map(|i| (format!("SW{}", 10_000 + i), 20)).collect();
         group.throughput(Throughput::Elements(obs.len() as u64));
         group.bench_with_input(BenchmarkId::new("observations", obs.len()), &obs, |b, obs| {
-            b.iter(|| measure(obs, end, Duration::from_secs(60)))
+            b.iter(|| measure(obs, end, Duration::from_secs(60), &initial))
         });
     }
     group.finish();

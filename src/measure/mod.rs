@@ -6,7 +6,9 @@
 //! - order export: `OrderPlaced` in Shopware → `ErpOrderCreated` with that
 //!   order number as external document number (the first one, if duplicated);
 //! - stock sync: an ERP receipt or adjustment (`ErpStockMoved`, not a shipment)
-//!   → the next stock write of that SKU in Shopware;
+//!   → the next stock write of that SKU in Shopware, or no wait at all if
+//!   Shopware already shows the SKU's true sellable stock then (a receipt that
+//!   leaves an oversold SKU at or below zero needs no write);
 //! - shipment sync: `ErpShipmentPosted` → the tracking number appearing on the
 //!   order's delivery in Shopware (`TrackingSet`).
 //!
@@ -76,8 +78,14 @@ pub struct Measured {
 }
 
 /// Measures a run: `obs` in any order, `end` the scenario end, one timeline
-/// point per `interval`.
-pub fn measure(obs: &Observations, end: SimTime, interval: Duration) -> Measured {
+/// point per `interval`; `initial_sellable` is the ERP's available stock per
+/// SKU at the start (see [`Sellable`]).
+pub fn measure(
+    obs: &Observations,
+    end: SimTime,
+    interval: Duration,
+    initial_sellable: &BTreeMap<String, i64>,
+) -> Measured {
     // Orders that reach the ERP at some point in the run. The others (parked as
     // exceptions, cancelled before export, or lost) never leave the backlog; they
     // are counted apart so they do not hide the in-flight backlog's drain.
@@ -97,6 +105,9 @@ pub fn measure(obs: &Observations, end: SimTime, interval: Duration) -> Measured
     let mut unexported: BTreeMap<&str, SimTime> = BTreeMap::new();
     // sku -> earliest ERP change not yet reflected in Shopware.
     let mut stock_pending: BTreeMap<&str, SimTime> = BTreeMap::new();
+    let mut sellable = Sellable::new(initial_sellable);
+    // sku -> the stock Shopware shows (known once it has been written).
+    let mut shown: BTreeMap<&str, i64> = BTreeMap::new();
     // (order number, tracking) -> posted at.
     let mut ship_pending: BTreeMap<(&str, &str), SimTime> = BTreeMap::new();
     let step = interval.max(Duration::from_millis(1));
@@ -119,6 +130,10 @@ pub fn measure(obs: &Observations, end: SimTime, interval: Duration) -> Measured
         timeline.push(std::mem::take(point));
     };
     for o in obs.by_time() {
+        sellable.apply(&o.event);
+        if let (EventRef::StockWritten { sku, after, .. }, System::Shopware) = (o.event, o.system) {
+            shown.insert(sku, after);
+        }
         while o.at >= next_edge {
             flush(
                 &mut point,
@@ -152,7 +167,14 @@ pub fn measure(obs: &Observations, end: SimTime, interval: Duration) -> Measured
                 }
             }
             (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
-                stock_pending.entry(sku).or_insert(o.at);
+                let truth = sellable.get(sku).map(|t| t.max(0));
+                if truth.is_some() && shown.get(sku).copied() == truth {
+                    // Shopware already shows what the change leaves to sell.
+                    let since = stock_pending.remove(sku).unwrap_or(o.at);
+                    stock.record(o.at.saturating_sub(since));
+                } else {
+                    stock_pending.entry(sku).or_insert(o.at);
+                }
             }
             (EventRef::StockWritten { sku, via, .. }, System::Shopware) if via == "sync" || via == "patch" => {
                 if let Some(changed) = stock_pending.remove(sku) {
@@ -268,15 +290,55 @@ pub fn stock_consistency(
 /// cancellations); every stock write by an integration that sets Shopware
 /// above it counts the difference. Returns (units, pushes that resurrected).
 pub fn resurrected_units(obs: &Observations, initial_sellable: &BTreeMap<String, i64>) -> (i64, u64) {
-    let mut ledger = initial_sellable.clone();
+    let mut sellable = Sellable::new(initial_sellable);
     let (mut units, mut events) = (0i64, 0u64);
     for o in obs.by_time() {
-        match o.event {
+        sellable.apply(&o.event);
+        if let EventRef::StockWritten { sku, after, via, .. } = o.event {
+            if via == "sync" || via == "patch" {
+                if let Some(truth) = sellable.get(sku) {
+                    let excess = after - truth.max(0);
+                    if excess > 0 {
+                        units += excess;
+                        events += 1;
+                    }
+                }
+            }
+        }
+    }
+    (units, events)
+}
+
+/// The true sellable stock per SKU, replayed from the observations in time
+/// order: the ERP's available stock at the start, minus units sold in
+/// Shopware, plus receipts, adjustments and cancellations. SKUs the ERP does
+/// not carry are not followed.
+pub struct Sellable {
+    ledger: BTreeMap<String, i64>,
+}
+
+impl Sellable {
+    pub fn new(initial: &BTreeMap<String, i64>) -> Self {
+        Sellable {
+            ledger: initial.clone(),
+        }
+    }
+
+    pub fn get(&self, sku: &str) -> Option<i64> {
+        self.ledger.get(sku).copied()
+    }
+
+    /// Applies one observation (the next in time order).
+    pub fn apply(&mut self, event: &EventRef) {
+        let mut add = |sku: &str, delta: i64| {
+            if let Some(v) = self.ledger.get_mut(sku) {
+                *v += delta;
+            }
+        };
+        match *event {
             EventRef::OrderPlaced { lines, .. } => {
                 for (sku, qty) in lines.iter() {
-                    if let Some(v) = ledger.get_mut(sku) {
-                        *v -= qty;
-                    }
+                    add(sku, -qty);
                 }
             }
             EventRef::StockWritten {
@@ -285,34 +347,16 @@ pub fn resurrected_units(obs: &Observations, initial_sellable: &BTreeMap<String,
                 after,
                 via,
                 ..
-            } if via == "cancel" || via == "reopen" => {
-                if let Some(v) = ledger.get_mut(sku) {
-                    *v += after - before;
-                }
-            }
+            } if via == "cancel" || via == "reopen" => add(sku, after - before),
             EventRef::ErpStockMoved {
                 sku,
                 before,
                 after,
                 reason,
-            } if !reason.starts_with("shipment") => {
-                if let Some(v) = ledger.get_mut(sku) {
-                    *v += after - before;
-                }
-            }
-            EventRef::StockWritten { sku, after, via, .. } if via == "sync" || via == "patch" => {
-                if let Some(truth) = ledger.get(sku) {
-                    let excess = after - (*truth).max(0);
-                    if excess > 0 {
-                        units += excess;
-                        events += 1;
-                    }
-                }
-            }
+            } if !reason.starts_with("shipment") => add(sku, after - before),
             _ => {}
         }
     }
-    (units, events)
 }
 
 #[cfg(test)]
@@ -376,7 +420,12 @@ mod tests {
         obs.push(created(800.0, "slow"));
         // A duplicate creation is not a second export.
         obs.push(created(900.0, "slow"));
-        let m = measure(&pack(&obs), SimTime::from_secs_f64(1000.0), Duration::from_secs(60));
+        let m = measure(
+            &pack(&obs),
+            SimTime::from_secs_f64(1000.0),
+            Duration::from_secs(60),
+            &BTreeMap::new(),
+        );
         let d = &m.latency.order_export;
         assert_eq!(d.count, 101);
         assert!((d.p50_ms - 30_000.0).abs() / 30_000.0 < 0.001, "{d:?}");
@@ -449,10 +498,75 @@ mod tests {
                 },
             ),
         ];
-        let m = measure(&pack(&obs), SimTime::from_secs_f64(200.0), Duration::from_secs(60));
+        let m = measure(
+            &pack(&obs),
+            SimTime::from_secs_f64(200.0),
+            Duration::from_secs(60),
+            &BTreeMap::new(),
+        );
         assert_eq!(m.latency.stock_sync.count, 1);
         assert_eq!(m.latency.stock_sync.max_ms, 60_000.0);
         assert_eq!(m.latency.shipment_sync.max_ms, 60_000.0);
+    }
+
+    #[test]
+    fn a_receipt_that_leaves_an_oversold_sku_at_zero_needs_no_write() {
+        let stock = |s: f64, sku: &str, before: i64, after: i64, via: &str| {
+            at(
+                s,
+                System::Shopware,
+                Event::StockWritten {
+                    sku: sku.into(),
+                    before,
+                    after,
+                    via: via.into(),
+                    available: true,
+                },
+            )
+        };
+        let receipt = |s: f64, sku: &str, qty: i64| {
+            at(
+                s,
+                System::Erp,
+                Event::ErpStockMoved {
+                    sku: sku.into(),
+                    before: 0,
+                    after: qty,
+                    reason: "receipt".into(),
+                },
+            )
+        };
+        // SW1 is oversold by 5 and Shopware shows 0; a receipt of 3 leaves -2:
+        // Shopware already shows what there is to sell. SW2 (4 to sell) takes a
+        // receipt of 3 and waits 60 s for the write of 7.
+        let initial: BTreeMap<String, i64> = [("SW1".to_string(), -5), ("SW2".to_string(), 4)].into();
+        let obs = vec![
+            stock(1.0, "SW1", 2, 0, "sync"),
+            stock(1.0, "SW2", 0, 4, "sync"),
+            receipt(10.0, "SW1", 3),
+            receipt(10.0, "SW2", 3),
+            stock(70.0, "SW2", 4, 7, "sync"),
+        ];
+        let m = measure(
+            &pack(&obs),
+            SimTime::from_secs_f64(100.0),
+            Duration::from_secs(60),
+            &initial,
+        );
+        assert_eq!(m.latency.stock_sync.count, 2);
+        // The histogram's lowest bucket is 1 ms.
+        assert_eq!(
+            (m.latency.stock_sync.p50_ms, m.latency.stock_sync.max_ms),
+            (1.0, 60_000.0)
+        );
+        // Without the starting figures nothing is known to agree: both wait for a write.
+        let m = measure(
+            &pack(&obs),
+            SimTime::from_secs_f64(100.0),
+            Duration::from_secs(60),
+            &BTreeMap::new(),
+        );
+        assert_eq!(m.latency.stock_sync.count, 1);
     }
 
     #[test]
@@ -574,7 +688,12 @@ mod tests {
             placed(130.0, "c"),
             created(175.0, "b"),
         ];
-        let m = measure(&pack(&obs), SimTime::from_secs_f64(180.0), Duration::from_secs(60));
+        let m = measure(
+            &pack(&obs),
+            SimTime::from_secs_f64(180.0),
+            Duration::from_secs(60),
+            &BTreeMap::new(),
+        );
         let placed: Vec<u64> = m.timeline.iter().map(|p| p.orders_placed).collect();
         let backlog: Vec<u64> = m.timeline.iter().map(|p| p.backlog).collect();
         let never: Vec<u64> = m.timeline.iter().map(|p| p.never_exported).collect();
@@ -589,7 +708,12 @@ mod tests {
     fn a_parked_order_does_not_set_the_oldest_unexported_age() {
         // "parked" waits the whole hour and never exports; "slow" takes 10 minutes.
         let obs = vec![placed(0.0, "parked"), placed(60.0, "slow"), created(660.0, "slow")];
-        let m = measure(&pack(&obs), SimTime::from_secs_f64(3_600.0), Duration::from_secs(60));
+        let m = measure(
+            &pack(&obs),
+            SimTime::from_secs_f64(3_600.0),
+            Duration::from_secs(60),
+            &BTreeMap::new(),
+        );
         let oldest = m.latency.oldest_unexported_max_ms;
         assert!((540_000.0..=600_000.0).contains(&oldest), "oldest {oldest}");
         assert_eq!(m.timeline.last().unwrap().never_exported, 1);

@@ -261,7 +261,7 @@ pub async fn execute(
 
     // Measure at the twins.
     let obs = log.take();
-    let measured = measure(&obs, run_end, setup.interval);
+    let measured = measure(&obs, run_end, setup.interval, &driver.initial_sellable);
     let mut timeline = measured.timeline;
     let mut prev = 0;
     for p in timeline.iter_mut() {

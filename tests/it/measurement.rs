@@ -163,7 +163,12 @@ async fn latencies_measured_at_the_twins_match_the_known_schedule() {
 
     let mut obs = w.shop_log.snapshot();
     obs.extend(w.erp_log.snapshot());
-    let m = measure(&Observations::from(obs), w.clock.now(), Duration::from_secs(60));
+    let m = measure(
+        &Observations::from(obs),
+        w.clock.now(),
+        Duration::from_secs(60),
+        &Default::default(),
+    );
     assert_matches("order export", &m.latency.order_export, known(export));
     assert_matches("stock sync", &m.latency.stock_sync, known(stock));
     assert_matches("shipment sync", &m.latency.shipment_sync, known(shipped));
