@@ -153,6 +153,15 @@ pub async fn inventory_once(
     };
     let mut outcomes = Vec::new();
     let mut unacked = Unacknowledged::at(state, mark)?;
+    // A SKU whose ERP on hand moved since its last push (receipt, adjustment,
+    // shipment) has a new figure: it is written without a look at Shopware.
+    // The others (an order the ERP took moves only its reservations) and SKUs
+    // not pushed yet are compared with what Shopware shows.
+    let last_on_hand = match cfg.skip_unchanged {
+        true => state.pushed_on_hand()?,
+        false => HashMap::new(),
+    };
+    let on_hand: HashMap<&str, i64> = stock.iter().map(|(sku, erp)| (*sku, erp.on_hand)).collect();
     if cfg.skip_unchanged {
         // Orders placed since the last pass are read first, so each wave's
         // read after its stock read holds only the orders placed since the
@@ -166,9 +175,18 @@ pub async fn inventory_once(
         // Shopware's stock is read before the orders: an order placed while
         // it was read is among the orders read next, and its SKUs are written
         // whatever Shopware showed.
-        let shown = match cfg.skip_unchanged {
-            true => shown_stock(shop, pause, retry, rng, wave).await,
-            false => None,
+        let candidates: Vec<String> = match cfg.skip_unchanged {
+            true => wave
+                .iter()
+                .flat_map(|b| b.iter())
+                .filter(|(sku, erp)| last_on_hand.get(*sku).is_none_or(|h| *h == erp.on_hand))
+                .map(|(sku, _)| sku.to_string())
+                .collect(),
+            false => Vec::new(),
+        };
+        let shown = match candidates.is_empty() {
+            true => None,
+            false => shown_stock(shop, pause, retry, rng, &candidates).await,
         };
         let touched = unacked.read_new_orders(shop, pause, retry, rng, state).await?;
         let unchanged = |sku: &str, figure: i64| match (&shown, &touched) {
@@ -206,7 +224,7 @@ pub async fn inventory_once(
         report.pushed += o.pushed.len();
         report.unpushed += o.unpushed;
         for (sku, stock) in &o.pushed {
-            state.set_pushed(sku, *stock)?;
+            state.set_pushed(sku, *stock, on_hand.get(sku.as_str()).copied().unwrap_or_default())?;
         }
         for (sku, why) in &o.rejected {
             report.rejected += 1;
@@ -241,20 +259,16 @@ pub async fn inventory_once(
     Ok(report)
 }
 
-/// The stock Shopware shows for a wave's SKUs, or None if it could not be read
+/// The stock Shopware shows for these SKUs, or None if it could not be read
 /// (then every SKU of the wave is written).
 async fn shown_stock(
     shop: &impl ShopApi,
     pause: &impl Pause,
     retry: &RetryPolicy,
     rng: &mut impl Rng,
-    wave: &[&[(&str, ErpStock)]],
+    skus: &[String],
 ) -> Option<HashMap<String, Shown>> {
-    let skus: Vec<String> = wave
-        .iter()
-        .flat_map(|b| b.iter().map(|(sku, _)| sku.to_string()))
-        .collect();
-    match super::backoff::retrying(pause, retry, rng, || shop.stock_of(&skus)).await {
+    match super::backoff::retrying(pause, retry, rng, || shop.stock_of(skus)).await {
         (Ok(rows), _, _) => Some(rows.into_iter().collect()),
         (Err(_), _, _) => None,
     }

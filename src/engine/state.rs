@@ -7,6 +7,7 @@
 //! in the ERP by external document number before posting again, because the
 //! ERP may have committed the first attempt (F9).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -144,6 +145,13 @@ impl EngineState {
             db.execute_batch("ALTER TABLE outbox ADD COLUMN acked_seq INTEGER")?;
         }
         db.execute_batch("CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_seq)")?;
+        // ... and pushed figures the ERP's on hand they came from.
+        let has_on_hand = db
+            .prepare("SELECT 1 FROM pragma_table_info('pushed') WHERE name = 'on_hand'")?
+            .exists([])?;
+        if !has_on_hand {
+            db.execute_batch("ALTER TABLE pushed ADD COLUMN on_hand INTEGER")?;
+        }
         Ok(EngineState { db })
     }
 
@@ -245,12 +253,23 @@ impl EngineState {
             .optional()?)
     }
 
-    pub fn set_pushed(&self, sku: &str, stock: i64) -> Result<(), StateError> {
+    /// Records the figure pushed for a SKU and the ERP's on hand it came from.
+    pub fn set_pushed(&self, sku: &str, stock: i64, on_hand: i64) -> Result<(), StateError> {
         self.exec(
-            "INSERT INTO pushed (sku, stock) VALUES (?1, ?2) ON CONFLICT(sku) DO UPDATE SET stock = excluded.stock",
-            params![sku, stock],
+            "INSERT INTO pushed (sku, stock, on_hand) VALUES (?1, ?2, ?3)
+             ON CONFLICT(sku) DO UPDATE SET stock = excluded.stock, on_hand = excluded.on_hand",
+            params![sku, stock, on_hand],
         )?;
         Ok(())
+    }
+
+    /// The ERP's on hand per SKU as of each SKU's last push.
+    pub fn pushed_on_hand(&self) -> Result<HashMap<String, i64>, StateError> {
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT sku, on_hand FROM pushed WHERE on_hand IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Records a shipment once; returns false if it was seen before.

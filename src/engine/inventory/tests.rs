@@ -400,3 +400,24 @@ async fn when_the_stock_cannot_be_read_every_sku_is_written() {
     assert_eq!((r.pushed, r.unchanged), (2, 0));
     assert!(*shop.reads.lock().unwrap() > 1, "the read was retried before giving up");
 }
+
+#[tokio::test]
+async fn a_sku_whose_on_hand_moved_since_its_last_push_is_written_without_a_look() {
+    let state = EngineState::in_memory().unwrap();
+    let shop = FakeShop::default();
+    let erp = FakeErp {
+        items: vec![item(1, 10, 10, 0), item(2, 6, 6, 0)],
+    };
+    // The first pass knows no pushes: both SKUs are looked up (Shopware shows neither) and written.
+    let r = pass(&shop, &erp, &state, &InventoryConfig::default(), false).await;
+    assert_eq!((r.pushed, *shop.reads.lock().unwrap()), (2, 1));
+    // A receipt moves SW1's on hand; an order the ERP took moves SW2's reservations only.
+    let erp = FakeErp {
+        items: vec![item(1, 13, 13, 1), item(2, 6, 5, 1)],
+    };
+    shop.stock.lock().unwrap().insert("SW2".into(), 5);
+    let r = pass(&shop, &erp, &state, &InventoryConfig::default(), false).await;
+    assert_eq!((r.pushed, r.unchanged), (1, 1), "SW1 written, SW2 already shows 5");
+    assert_eq!(*shop.reads.lock().unwrap(), 2, "one look, for SW2 only");
+    assert_eq!(shop.stock.lock().unwrap()["SW1"], 13);
+}
