@@ -144,8 +144,8 @@ pub fn run_engine(args: EngineArgs) -> anyhow::Result<std::process::ExitCode> {
         if let Some(i) = &r.inventory {
             let kind = if r.full_inventory { "full" } else { "delta" };
             parts.push(format!(
-                "stock ({kind}): {} pushed, {} rejected, {} requests",
-                i.pushed, i.rejected, i.requests
+                "stock ({kind}): {} pushed, {} already shown, {} rejected, {} requests",
+                i.pushed, i.unchanged, i.rejected, i.requests
             ));
         }
         if !parts.is_empty() {
