@@ -145,7 +145,7 @@ impl EngineState {
             db.execute_batch("ALTER TABLE outbox ADD COLUMN acked_seq INTEGER")?;
         }
         db.execute_batch("CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_seq)")?;
-        // ... and pushed figures the ERP's on hand they came from.
+        // State files from before the pushed figures kept their ERP on hand get the column too.
         let has_on_hand = db
             .prepare("SELECT 1 FROM pragma_table_info('pushed') WHERE name = 'on_hand'")?
             .exists([])?;

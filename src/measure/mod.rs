@@ -511,41 +511,16 @@ mod tests {
 
     #[test]
     fn a_receipt_that_leaves_an_oversold_sku_at_zero_needs_no_write() {
-        let stock = |s: f64, sku: &str, before: i64, after: i64, via: &str| {
-            at(
-                s,
-                System::Shopware,
-                Event::StockWritten {
-                    sku: sku.into(),
-                    before,
-                    after,
-                    via: via.into(),
-                    available: true,
-                },
-            )
-        };
-        let receipt = |s: f64, sku: &str, qty: i64| {
-            at(
-                s,
-                System::Erp,
-                Event::ErpStockMoved {
-                    sku: sku.into(),
-                    before: 0,
-                    after: qty,
-                    reason: "receipt".into(),
-                },
-            )
-        };
-        // SW1 is oversold by 5 and Shopware shows 0; a receipt of 3 leaves -2:
+        // SW1 is oversold by 5 and Shopware shows 0; a receipt of 2 leaves -3:
         // Shopware already shows what there is to sell. SW2 (4 to sell) takes a
-        // receipt of 3 and waits 60 s for the write of 7.
+        // receipt of 2 and waits 60 s for the write of 6.
         let initial: BTreeMap<String, i64> = [("SW1".to_string(), -5), ("SW2".to_string(), 4)].into();
         let obs = vec![
-            stock(1.0, "SW1", 2, 0, "sync"),
-            stock(1.0, "SW2", 0, 4, "sync"),
-            receipt(10.0, "SW1", 3),
-            receipt(10.0, "SW2", 3),
-            stock(70.0, "SW2", 4, 7, "sync"),
+            written(1.0, "SW1", 2, 0, "sync"),
+            written(1.0, "SW2", 0, 4, "sync"),
+            moved(10.0, "SW1", "receipt"),
+            moved(10.0, "SW2", "receipt"),
+            written(70.0, "SW2", 4, 6, "sync"),
         ];
         let m = measure(
             &pack(&obs),
