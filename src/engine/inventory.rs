@@ -5,7 +5,8 @@
 //! either in sync-API batches (`batch_size` records, `concurrency` requests at
 //! once) or one `PATCH` per SKU (the strategy kept for comparison). With
 //! `skip_unchanged`, SKUs whose figure Shopware already shows are left out
-//! (unless a closeout shows sold out with stock). A batch
+//! (looked up only where the ERP's on hand has not moved since the last push;
+//! a closeout shown sold out with stock is written). A batch
 //! rejected for some records is resent without them (Shopware names them with
 //! pointers; otherwise the batch is halved); the bad SKUs go to the exception
 //! queue. 429s, 5xx and timeouts are retried with backoff, honouring
@@ -54,11 +55,12 @@ pub struct InventoryConfig {
     /// them for review.
     #[serde(default = "yes")]
     pub flag_stale_closeouts: bool,
-    /// Before each wave, read the stock Shopware shows for its SKUs and leave
-    /// out those that already show their figure, can be bought, and took no
-    /// order since. A
-    /// write that changes nothing can still land after an order it did not
-    /// count, and put that order's units back on sale (F4).
+    /// Leave out SKUs whose figure Shopware already shows. Before each wave,
+    /// read the stock Shopware shows for the SKUs whose ERP on hand has not
+    /// moved since their last push, and leave out those that show their
+    /// figure, can be bought, and took no order since. A write that changes
+    /// nothing can still land after an order it did not count, and put that
+    /// order's units back on sale (F4).
     #[serde(default = "yes")]
     pub skip_unchanged: bool,
 }
@@ -172,7 +174,8 @@ pub async fn inventory_once(
         // Each wave's figures are taken right before it is sent: orders placed
         // while earlier waves were pushed count too, so a full push of a large
         // catalogue does not put their units back on sale (F4).
-        // Shopware's stock is read before the orders: an order placed while
+        //
+        // Shopware's stock is read before the orders, so an order placed while
         // it was read is among the orders read next, and its SKUs are written
         // whatever Shopware showed.
         let candidates: Vec<String> = match cfg.skip_unchanged {
@@ -191,10 +194,7 @@ pub async fn inventory_once(
         let touched = unacked.read_new_orders(shop, pause, retry, rng, state).await?;
         let unchanged = |sku: &str, figure: i64| match (&shown, &touched) {
             (Some(shown), Some(touched)) => {
-                // Stock but not available: a closeout whose availability was
-                // not recomputed; writing its stock with indexing recomputes it.
-                let stale = |s: &Shown| s.stock > 0 && !s.available;
-                shown.get(sku).is_some_and(|s| s.stock == figure && !stale(s)) && !touched.contains(sku)
+                shown.get(sku).is_some_and(|s| s.stock == figure && !s.stale_closeout()) && !touched.contains(sku)
             }
             _ => false,
         };

@@ -51,6 +51,14 @@ pub struct Shown {
     pub available: bool,
 }
 
+impl Shown {
+    /// Stock but not available: a closeout whose availability was not
+    /// recomputed after a restock (writing its stock with indexing does).
+    pub fn stale_closeout(&self) -> bool {
+        self.stock > 0 && !self.available
+    }
+}
+
 /// An order's delivery as the fulfilment flow needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRef {

@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 
 use super::{CallError, TokenStrategy};
 use crate::clock::{SharedClock, SimTime};
+use crate::engine::ports::Shown;
 
 /// Renew this long before the token's expiry (scenario time).
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -235,34 +236,20 @@ impl crate::engine::ports::ShopApi for ShopwareClient {
                 {"type": "equals", "field": "available", "value": false},
                 {"type": "range", "field": "stock", "parameters": {"gt": 0}}
             ],
-            "includes": {"product": ["productNumber", "stock"]},
+            "includes": {"product": ["productNumber", "stock", "available"]},
             "limit": 500
         });
-        Ok(number_and_stock(&self.search("product", &criteria).await?))
+        let rows = shown_products(&self.search("product", &criteria).await?);
+        Ok(rows.into_iter().map(|(number, shown)| (number, shown.stock)).collect())
     }
 
-    async fn stock_of(&self, skus: &[String]) -> Result<Vec<(String, crate::engine::ports::Shown)>, CallError> {
+    async fn stock_of(&self, skus: &[String]) -> Result<Vec<(String, Shown)>, CallError> {
         let criteria = json!({
             "filter": [{"type": "equalsAny", "field": "productNumber", "value": skus}],
             "includes": {"product": ["productNumber", "stock", "available"]},
             "limit": skus.len().max(1)
         });
-        let v = self.search("product", &criteria).await?;
-        let rows = v
-            .get("data")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let shown = crate::engine::ports::Shown {
-                    stock: r["stock"].as_i64().unwrap_or(0),
-                    available: r["available"].as_bool().unwrap_or(false),
-                };
-                Some((r["productNumber"].as_str()?.to_string(), shown))
-            })
-            .collect())
+        Ok(shown_products(&self.search("product", &criteria).await?))
     }
 
     async fn set_tracking(&self, delivery_id: &str, codes: &[String]) -> Result<(), CallError> {
@@ -301,20 +288,20 @@ impl crate::engine::ports::ShopApi for ShopwareClient {
     }
 }
 
-/// `(productNumber, stock)` of a product search answer's rows.
-fn number_and_stock(answer: &Value) -> Vec<(String, i64)> {
-    answer
+/// `(productNumber, stock and availability)` of a product search answer's rows.
+fn shown_products(answer: &Value) -> Vec<(String, Shown)> {
+    let rows = answer
         .get("data")
         .and_then(Value::as_array)
-        .map(|rows| {
-            rows.iter()
-                .filter_map(|r| {
-                    Some((
-                        r["productNumber"].as_str()?.to_string(),
-                        r["stock"].as_i64().unwrap_or(0),
-                    ))
-                })
-                .collect()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    rows.iter()
+        .filter_map(|r| {
+            let shown = Shown {
+                stock: r["stock"].as_i64().unwrap_or(0),
+                available: r["available"].as_bool().unwrap_or(false),
+            };
+            Some((r["productNumber"].as_str()?.to_string(), shown))
         })
-        .unwrap_or_default()
+        .collect()
 }
