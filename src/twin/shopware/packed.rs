@@ -100,6 +100,67 @@ pub enum Packed {
     Plain(Arc<Row>),
     /// zstd-compressed JSON and its decoded length.
     Zstd { len: u32, bytes: Box<[u8]> },
+    /// zstd-compressed JSON in the store's [`RowFile`]: `size` bytes at `at`.
+    Filed { len: u32, size: u32, at: u64 },
+}
+
+/// A file of packed rows at rest, as a database keeps its rows on disk: a
+/// peak day's order rows are hundreds of MB even packed, and once an order
+/// is exported they are read again only for a shipment or at the end of the
+/// run. Rows are appended (a rewritten row's old bytes stay behind, unread);
+/// the file is removed from its directory as soon as it is opened, so it goes
+/// when the store does, even after a crash.
+#[derive(Debug)]
+pub struct RowFile {
+    file: std::fs::File,
+    end: std::sync::atomic::AtomicU64,
+}
+
+impl RowFile {
+    /// A new, already unlinked file in the system's temporary directory.
+    pub fn create() -> std::io::Result<RowFile> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("synctwin-rows-{}-{n}", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        Ok(RowFile {
+            file,
+            end: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Appends bytes; where they start.
+    fn append(&self, bytes: &[u8]) -> std::io::Result<u64> {
+        use std::os::unix::fs::FileExt;
+        let at = self
+            .end
+            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.file.write_all_at(bytes, at)?;
+        Ok(at)
+    }
+
+    fn read(&self, at: u64, size: u32) -> Vec<u8> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; size as usize];
+        self.file
+            .read_exact_at(&mut buf, at)
+            .unwrap_or_else(|e| panic!("the Shopware twin cannot read its own row file back: {e}"));
+        buf
+    }
+
+    /// Bytes written so far (rewritten rows' old bytes included).
+    pub fn len(&self) -> u64 {
+        self.end.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A table's dictionary and the zstd contexts that use it.
@@ -107,6 +168,10 @@ pub enum Packed {
 pub struct Codec {
     enc: Option<zstd::bulk::Compressor<'static>>,
     dec: Option<Mutex<zstd::bulk::Decompressor<'static>>>,
+    /// The dictionary, for decompressors of scans of their own.
+    dict: Vec<u8>,
+    /// Where packed rows go; in memory without one.
+    file: Option<Arc<RowFile>>,
 }
 
 impl fmt::Debug for Codec {
@@ -116,6 +181,11 @@ impl fmt::Debug for Codec {
 }
 
 impl Codec {
+    /// Keeps this table's packed rows in `file` from now on.
+    pub fn file_rows_in(&mut self, file: Arc<RowFile>) {
+        self.file = Some(file);
+    }
+
     /// Whether rows are packed yet.
     pub fn packing(&self) -> bool {
         self.enc.is_some()
@@ -136,6 +206,7 @@ impl Codec {
         let dec = zstd::bulk::Decompressor::with_dictionary(&dict).expect("zstd accepts a raw dictionary");
         self.enc = Some(enc);
         self.dec = Some(Mutex::new(dec));
+        self.dict = dict;
     }
 
     /// Packs a row (kept decoded while there is no dictionary).
@@ -145,8 +216,17 @@ impl Codec {
             Some(enc) => {
                 let json = serde_json::to_vec(&row).expect("a JSON map serialises");
                 let bytes = enc.compress(&json).expect("zstd compresses into a grown buffer");
+                let len = json.len() as u32;
+                // A file that cannot be written to (a full disk) leaves the row in memory.
+                if let Some(at) = self.file.as_ref().and_then(|f| f.append(&bytes).ok()) {
+                    return Packed::Filed {
+                        len,
+                        size: bytes.len() as u32,
+                        at,
+                    };
+                }
                 Packed::Zstd {
-                    len: json.len() as u32,
+                    len,
                     bytes: bytes.into_boxed_slice(),
                 }
             }
@@ -157,24 +237,81 @@ impl Codec {
     pub fn unpack(&self, p: &Packed) -> Arc<Row> {
         match p {
             Packed::Plain(row) => Arc::clone(row),
-            Packed::Zstd { len, bytes } => {
-                let dec = self.dec.as_ref().expect("packed rows imply a dictionary");
-                let json = dec
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .decompress(bytes, *len as usize)
-                    .expect("the twin's own packed rows decompress");
-                Arc::new(serde_json::from_slice(&json).expect("the twin's own packed rows are JSON objects"))
-            }
+            Packed::Zstd { len, bytes } => self.decode(bytes, *len),
+            Packed::Filed { len, size, at } => self.decode(&self.filed(*at, *size), *len),
         }
     }
 
-    /// Bytes a packed row holds on the heap (for memory accounting).
-    pub fn heap_bytes(p: &Packed) -> usize {
+    fn filed(&self, at: u64, size: u32) -> Vec<u8> {
+        self.file.as_ref().expect("filed rows imply a row file").read(at, size)
+    }
+
+    fn decode(&self, bytes: &[u8], len: u32) -> Arc<Row> {
+        let dec = self.dec.as_ref().expect("packed rows imply a dictionary");
+        let json = dec
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .decompress(bytes, len as usize)
+            .expect("the twin's own packed rows decompress");
+        Arc::new(serde_json::from_slice(&json).expect("the twin's own packed rows are JSON objects"))
+    }
+
+    /// A reader of this table's rows as JSON text that owns its decompressor,
+    /// so a scan does not take the table's shared one for every row (and
+    /// scans of several tables can run on several threads).
+    pub fn reader(&self) -> RowReader {
+        RowReader {
+            dec: self.enc.as_ref().map(|_| {
+                zstd::bulk::Decompressor::with_dictionary(&self.dict).expect("zstd accepts its own dictionary")
+            }),
+            buf: Vec::new(),
+            file: self.file.clone(),
+        }
+    }
+
+    /// Bytes a packed row holds, in memory or in the row file (0 for a decoded row).
+    pub fn packed_bytes(p: &Packed) -> usize {
         match p {
             Packed::Plain(_) => 0,
             Packed::Zstd { bytes, .. } => bytes.len(),
+            Packed::Filed { size, .. } => *size as usize,
         }
+    }
+}
+
+/// Reads packed rows back as JSON text (see [`Codec::reader`]).
+pub struct RowReader {
+    dec: Option<zstd::bulk::Decompressor<'static>>,
+    buf: Vec<u8>,
+    file: Option<Arc<RowFile>>,
+}
+
+impl RowReader {
+    /// The row's JSON text (valid until the next call).
+    pub fn json(&mut self, p: &Packed) -> &[u8] {
+        self.buf.clear();
+        match p {
+            Packed::Plain(row) => serde_json::to_writer(&mut self.buf, &**row).expect("a JSON map serialises"),
+            Packed::Zstd { len, bytes } => self.decompress(bytes, *len),
+            Packed::Filed { len, size, at } => {
+                let bytes = self
+                    .file
+                    .as_ref()
+                    .expect("filed rows imply a row file")
+                    .read(*at, *size);
+                self.decompress(&bytes, *len)
+            }
+        }
+        &self.buf
+    }
+
+    fn decompress(&mut self, bytes: &[u8], len: u32) {
+        self.buf.reserve(len as usize);
+        self.dec
+            .as_mut()
+            .expect("packed rows imply a dictionary")
+            .decompress_to_buffer(bytes, &mut self.buf)
+            .expect("the twin's own packed rows decompress");
     }
 }
 
@@ -222,10 +359,15 @@ mod tests {
         let packed = codec.pack(r.clone());
         let json_len = serde_json::to_vec(&r).unwrap().len();
         assert!(
-            Codec::heap_bytes(&packed) * 3 < json_len,
+            Codec::packed_bytes(&packed) * 3 < json_len,
             "{} packed bytes for {json_len} bytes of JSON",
-            Codec::heap_bytes(&packed)
+            Codec::packed_bytes(&packed)
         );
         assert_eq!(*codec.unpack(&packed), r);
+        let mut reader = codec.reader();
+        for p in [&packed, &Packed::Plain(Arc::new(row(7)))] {
+            let text: Row = serde_json::from_slice(reader.json(p)).unwrap();
+            assert_eq!(text, *codec.unpack(p), "a reader gives the same row, packed or plain");
+        }
     }
 }

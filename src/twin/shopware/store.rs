@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::packed::{Codec, Key, Packed, DICT_ROWS};
+use super::packed::{Codec, Key, Packed, RowFile, DICT_ROWS};
 
 pub use super::packed::Row;
 
@@ -336,7 +336,13 @@ pub struct Store {
     /// Products whose `available` is `false`: the stale-closeout check asks
     /// for them, and they are a few percent of a catalogue.
     unavailable_products: BTreeSet<Key>,
+    /// Where packed rows rest (see [`Store::new`]).
+    file: Option<Arc<RowFile>>,
 }
+
+/// Tables whose packed rows stay in memory: every checkout and stock write
+/// rewrites product rows, and a row file only grows.
+const IN_MEMORY: &[&str] = &["product"];
 
 /// Unique fields with an index: (entity, field).
 pub const UNIQUE_FIELDS: &[(&str, &str)] = &[("product", "productNumber"), ("order", "orderNumber")];
@@ -349,16 +355,29 @@ fn instant(v: Option<&Value>) -> Option<i128> {
 }
 
 impl Store {
+    /// An empty store. Packed rows of every table but products go to a row
+    /// file of the store's own (see [`RowFile`]) when the system's temporary
+    /// directory takes one, and stay in memory otherwise.
     pub fn new() -> Self {
         let mut s = Store::default();
+        let file = RowFile::create().ok().map(Arc::new);
         for e in ENTITIES {
             let mut t = Table::default();
             for fk in indexed_fks(e) {
                 t.fk.insert(fk, BTreeSet::new());
             }
+            if let Some(f) = file.as_ref().filter(|_| !IN_MEMORY.contains(e)) {
+                t.codec.file_rows_in(Arc::clone(f));
+            }
             s.tables.insert(e, t);
         }
+        s.file = file;
         s
+    }
+
+    /// Bytes written to the store's row file (0 without one).
+    pub fn filed_bytes(&self) -> u64 {
+        self.file.as_ref().map_or(0, |f| f.len())
     }
 
     fn table(&self, entity: &str) -> &Table {
@@ -396,9 +415,24 @@ impl Store {
         t.rows.values().map(|p| t.codec.unpack(p))
     }
 
-    /// Bytes the packed rows of `entity` hold (decoded tables count 0).
+    /// Every row of `entity` in id order, deserialised as `T` straight from
+    /// its JSON text: a scan that needs a few fields of every row (the
+    /// end-of-run reconciliation) does not build each row's map, nor take the
+    /// table's read cache or shared decompressor, so scans of different
+    /// tables can run on different threads.
+    pub fn scan<'a, T: serde::de::DeserializeOwned + 'a>(&'a self, entity: &str) -> impl Iterator<Item = T> + 'a {
+        let t = self.table(entity);
+        let mut reader = t.codec.reader();
+        t.rows.values().map(move |p| {
+            serde_json::from_slice(reader.json(p))
+                .unwrap_or_else(|e| panic!("a stored row does not fit the scan's row type: {e} (a bug in the twin)"))
+        })
+    }
+
+    /// Bytes the packed rows of `entity` hold, in memory or in the row file
+    /// (decoded tables count 0).
     pub fn packed_bytes(&self, entity: &str) -> usize {
-        self.table(entity).rows.values().map(Codec::heap_bytes).sum()
+        self.table(entity).rows.values().map(Codec::packed_bytes).sum()
     }
 
     /// Ids of rows of `entity` whose indexed `fk` equals `value`, in id order.
@@ -421,6 +455,11 @@ impl Store {
     /// The product id for a productNumber.
     pub fn product_by_number(&self, number: &str) -> Option<String> {
         self.product_numbers.get(number).map(Key::as_string)
+    }
+
+    /// (product number, id) of every product, off the unique index (no row decoded).
+    pub fn product_numbers(&self) -> impl Iterator<Item = (&str, String)> + '_ {
+        self.product_numbers.iter().map(|(n, k)| (&**n, k.as_string()))
     }
 
     /// The id of the row whose unique `field` (see [`UNIQUE_FIELDS`]) is `value`;
@@ -806,6 +845,11 @@ mod tests {
         );
         assert_eq!(s.rows("order_line_item").count(), n);
         assert_eq!(s.packed_bytes("tax"), 0, "small tables stay decoded");
+        assert!(
+            s.filed_bytes() >= packed as u64,
+            "packed order rows rest in the row file ({} bytes filed)",
+            s.filed_bytes()
+        );
     }
 
     #[test]
