@@ -16,6 +16,7 @@ use super::finding::{examples, money, Finding, Impact, Owner, Severity};
 use super::run::RunFacts;
 use crate::engine::config::EngineConfig;
 use crate::engine::state::ExceptionEntry;
+use crate::reconcile::ShopOrder;
 
 /// A root cause read from an exception.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -129,11 +130,15 @@ fn mapped<'a>(config: Option<&'a EngineConfig>, sku: &'a str) -> &'a str {
         .map_or(sku, String::as_str)
 }
 
-/// The causes behind one exception.
-pub fn causes(e: &ExceptionEntry, facts: &RunFacts) -> Vec<Cause> {
+/// Shopware orders by number (see [`RunFacts::shop_orders`]).
+type ShopIndex<'a> = BTreeMap<&'a str, &'a ShopOrder>;
+
+/// The causes behind one exception (`orders`: the run's Shopware orders by
+/// number, built once for all exceptions).
+pub fn causes(e: &ExceptionEntry, facts: &RunFacts, orders: &ShopIndex) -> Vec<Cause> {
     let detail = e.detail.as_str();
     match e.category.as_str() {
-        "unmapped_sku" => unknown_items(e, facts),
+        "unmapped_sku" => unknown_items(e, facts, orders),
         "promotion_without_item" => vec![Cause::PromotionWithoutItem],
         "unmapped_tax_rate" => vec![Cause::UnmappedTaxRate(
             between(detail, "tax rate ", "%").unwrap_or("?").to_string(),
@@ -171,9 +176,9 @@ pub fn causes(e: &ExceptionEntry, facts: &RunFacts) -> Vec<Cause> {
 
 /// The items an order rejected as `unmapped_sku` lacks: every SKU of the order
 /// whose (mapped) ERP item is missing or blocked, plus the one the ERP named.
-fn unknown_items(e: &ExceptionEntry, facts: &RunFacts) -> Vec<Cause> {
+fn unknown_items(e: &ExceptionEntry, facts: &RunFacts, orders: &ShopIndex) -> Vec<Cause> {
     let mut out = BTreeSet::new();
-    let order = facts.shop_orders().get(e.subject.as_str()).copied();
+    let order = orders.get(e.subject.as_str()).copied();
     if let (Some(order), Some(items)) = (order, facts.erp_items) {
         for (sku, _) in &order.units {
             let erp = mapped(facts.engine, sku).to_string();
@@ -218,11 +223,12 @@ struct Group {
 pub fn findings(facts: &RunFacts) -> (Vec<Finding>, BTreeSet<String>) {
     let mut groups: BTreeMap<Cause, Group> = BTreeMap::new();
     let mut parked = BTreeSet::new();
+    let orders = facts.shop_orders();
     for e in facts.exceptions.iter().filter(|e| !e.resolved) {
         if blocks_orders(&e.category) {
             parked.insert(e.subject.clone());
         }
-        for cause in causes(e, facts) {
+        for cause in causes(e, facts, &orders) {
             let g = groups.entry(cause).or_default();
             g.owner.get_or_insert(e.owner);
             g.categories.insert(e.category.clone());
@@ -240,7 +246,6 @@ pub fn findings(facts: &RunFacts) -> (Vec<Finding>, BTreeSet<String>) {
             }
         }
     }
-    let orders = facts.shop_orders();
     let out = groups
         .into_iter()
         .map(|(cause, g)| {

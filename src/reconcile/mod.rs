@@ -12,6 +12,9 @@
 //! and [`erp_orders`] read them out of the twins' states.
 
 pub mod shipments;
+mod shop_end;
+
+pub use shop_end::{orders_and_deliveries, shop_orders, shop_stock};
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -19,7 +22,6 @@ use serde_json::Value;
 
 use crate::report::model::{MoneyDelta, Reconciliation, StockMismatch};
 use crate::twin::erp::state::ErpState;
-use crate::twin::shopware::states;
 use crate::twin::shopware::store::Store;
 
 /// A Shopware order as reconciliation sees it.
@@ -49,72 +51,13 @@ pub struct ErpOrder {
     pub taxes_cents: BTreeMap<String, i64>,
 }
 
-fn rate_key(rate: f64) -> String {
+pub(crate) fn rate_key(rate: f64) -> String {
     let r = (rate * 100.0).round() / 100.0;
     if r.fract() == 0.0 {
         format!("{}", r as i64)
     } else {
         format!("{r}")
     }
-}
-
-/// Orders out of the Shopware twin's store.
-pub fn shop_orders(store: &Store) -> Vec<ShopOrder> {
-    let cancelled_id = states::state_id(&states::ORDER, "cancelled");
-    store
-        .rows("order")
-        .map(|o| {
-            let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
-            let f = |k: &str| o.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-            let mut taxes = BTreeMap::new();
-            for t in o
-                .get("price")
-                .and_then(|p| p.get("calculatedTaxes"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let rate = rate_key(t.get("taxRate").and_then(Value::as_f64).unwrap_or(0.0));
-                *taxes.entry(rate).or_insert(0.0) += t.get("tax").and_then(Value::as_f64).unwrap_or(0.0);
-            }
-            let customer = store
-                .ids_by_fk("order_customer", "orderId", id)
-                .first()
-                .and_then(|c| store.get("order_customer", c))
-                .map(std::sync::Arc::unwrap_or_clone);
-            let email = customer
-                .as_ref()
-                .and_then(|c| c.get("email"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let guest = customer
-                .as_ref()
-                .and_then(|c| c.get("customerId"))
-                .and_then(Value::as_str)
-                .and_then(|cid| store.get("customer", cid))
-                .and_then(|c| c.get("guest").and_then(Value::as_bool))
-                .unwrap_or(false);
-            ShopOrder {
-                number: o
-                    .get("orderNumber")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                gross: f("amountTotal"),
-                net: f("amountNet"),
-                taxes,
-                lines: store.ids_by_fk("order_line_item", "orderId", id).len(),
-                cancelled: o.get("stateId").and_then(Value::as_str) == Some(cancelled_id.as_str()),
-                guest,
-                email,
-                units: crate::twin::shopware::routes::sku_quantities(store, id)
-                    .into_iter()
-                    .map(|l| (l.sku, l.qty))
-                    .collect(),
-            }
-        })
-        .collect()
 }
 
 /// Orders out of the ERP twin's state.
@@ -258,7 +201,9 @@ pub fn reconcile(
 /// disabled stays sold out (F6). (productNumber, stock), in store order.
 pub fn stale_closeouts(store: &Store) -> Vec<(String, i64)> {
     store
-        .rows("product")
+        .unavailable_products()
+        .iter()
+        .filter_map(|id| store.get("product", id))
         .filter(|p| p.get("available").and_then(Value::as_bool) == Some(false))
         .filter(|p| crate::twin::shopware::stock::compute_available(store, p))
         .filter_map(|p| {

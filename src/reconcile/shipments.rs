@@ -14,12 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use crate::report::model::ShipmentGap;
 use crate::twin::erp::state::ErpState;
-use crate::twin::shopware::states;
-use crate::twin::shopware::store::Store;
 
 /// A Shopware order's delivery at the end of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,37 +81,7 @@ pub fn compare(shop: &[ShopDelivery], erp: &[ErpFulfilment]) -> (u64, Vec<Shipme
     (count, gaps)
 }
 
-/// Every order's first delivery out of the Shopware twin's store.
-pub fn shop_deliveries(store: &Store) -> Vec<ShopDelivery> {
-    let cancelled = states::state_id(&states::ORDER, "cancelled");
-    store
-        .rows("order")
-        .filter_map(|o| {
-            let id = o.get("id").and_then(Value::as_str)?;
-            let delivery_id = store.ids_by_fk("order_delivery", "orderId", id).into_iter().next()?;
-            let d = store.get("order_delivery", &delivery_id)?;
-            let state = d
-                .get("stateId")
-                .and_then(Value::as_str)
-                .and_then(|s| states::technical_name(store, s))
-                .unwrap_or_default();
-            Some(ShopDelivery {
-                order_number: o
-                    .get("orderNumber")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                state,
-                tracking_codes: d
-                    .get("trackingCodes")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
-                    .unwrap_or_default(),
-                cancelled: o.get("stateId").and_then(Value::as_str) == Some(cancelled.as_str()),
-            })
-        })
-        .collect()
-}
+pub use super::shop_end::shop_deliveries;
 
 /// What the ERP twin shipped, per external document number. The state comes
 /// from the first order with that number (as the order reconciliation pairs

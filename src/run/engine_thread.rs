@@ -92,10 +92,11 @@ async fn engine_loop(run: EngineRun) -> anyhow::Result<EngineOutcome> {
     let mut engine = Engine::new(shop_client, erp_client, state, cfg.clone(), run.clock.clone(), run.seed);
     let ctl = Control::default();
     let [orders, shipments, inventory] = engine.lanes();
-    let (a, b, c) = tokio::join!(
+    let (a, b, c, ()) = tokio::join!(
         lane_loop(orders, &run, &ctl),
         lane_loop(shipments, &run, &ctl),
-        lane_loop(inventory, &run, &ctl)
+        lane_loop(inventory, &run, &ctl),
+        drain_deadline(&run, &ctl)
     );
     let mut out = EngineOutcome {
         tick_busy: ctl.tick_busy.take(),
@@ -120,6 +121,8 @@ struct Control {
     full_started: Cell<bool>,
     stop: Cell<bool>,
     wake: tokio::sync::Notify,
+    /// Notified once, when the lanes stop: a tick in progress is dropped.
+    stopped: tokio::sync::Notify,
     tick_busy: RefCell<Vec<Duration>>,
 }
 
@@ -127,6 +130,41 @@ impl Control {
     fn stop(&self) {
         self.stop.set(true);
         self.wake.notify_waiters();
+        self.stopped.notify_waiters();
+    }
+}
+
+/// Stops the lanes at the drain limit, even in the middle of a tick: a lane's
+/// tick (a full push at the ERP's pace) can outlast the limit by many
+/// scenario minutes, and the drain is the limit the run reports, not more.
+async fn drain_deadline(run: &EngineRun, ctl: &Control) {
+    let clock = &run.clock;
+    // How often the traffic's end is looked for (wall time).
+    let poll = Duration::from_millis(20);
+    while !run.traffic_done.load(Ordering::SeqCst) {
+        if ctl.stop.get() {
+            return;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    let deadline = match ctl.drain_deadline.get() {
+        Some(d) => d,
+        None => {
+            let d = clock.now().plus(run.drain_limit);
+            ctl.drain_deadline.set(Some(d));
+            d
+        }
+    };
+    while !ctl.stop.get() {
+        let left = deadline.saturating_sub(clock.now());
+        if left.is_zero() {
+            ctl.stop();
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(clock.speed().to_wall(left).max(Duration::from_millis(1))) => {}
+            _ = ctl.stopped.notified() => {}
+        }
     }
 }
 
@@ -149,7 +187,10 @@ async fn lane_loop<S: ShopApi, E: ErpApi>(
         }
         let forced = ctl.full_started.get();
         let before = meter.total();
-        let tick = meter.wrap(lane.tick()).await;
+        let tick = tokio::select! {
+            tick = meter.wrap(lane.tick()) => tick,
+            _ = ctl.stopped.notified() => break,
+        };
         let busy = meter.total().saturating_sub(before);
         let (report, _) = match tick {
             Ok(r) => r,

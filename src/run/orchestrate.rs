@@ -17,7 +17,7 @@ use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
 use crate::measure::measure;
 use crate::observe::{EventRef, ObservationLog, RequestStats};
-use crate::reconcile::{erp_orders, reconcile, shop_orders};
+use crate::reconcile::{erp_orders, reconcile, ErpOrder, ShopOrder};
 use crate::report::model::{
     EndpointStats, ExceptionCount, Harness, RateLimits, RunReport, ScenarioInfo, REPORT_VERSION,
 };
@@ -223,8 +223,19 @@ pub async fn execute(
     };
     let mut samples: Vec<(SimTime, u64)> = Vec::new();
     let sample = async {
-        while !all_done.load(Ordering::SeqCst) {
-            tokio::time::sleep(clock.speed().to_wall(setup.interval)).await;
+        // One sample per interval; the end of the run is looked for more often,
+        // so a run does not wait out most of an interval after its engine is done.
+        let every = clock.speed().to_wall(setup.interval);
+        let mut next = tokio::time::Instant::now() + every;
+        loop {
+            let last = all_done.load(Ordering::SeqCst);
+            if !last {
+                tokio::time::sleep(every.min(Duration::from_millis(20))).await;
+                if tokio::time::Instant::now() < next {
+                    continue;
+                }
+                next += every;
+            }
             let now = clock.now();
             samples.push((now, total_requests(&shop.stats, erp.stats())));
             let throttled = shop.stats.total_with_status(429) + erp.stats().total_with_status(429);
@@ -238,6 +249,9 @@ pub async fn execute(
                 throttled,
                 draining: traffic_done.load(Ordering::SeqCst),
             });
+            if last {
+                break;
+            }
         }
     };
     tokio::join!(drive, external_wait, sample);
@@ -259,9 +273,28 @@ pub async fn execute(
     let run_end = clock.now();
     let wall = wall_start.elapsed();
 
-    // Measure at the twins.
+    // Measure at the twins, and read both twins' end states, at the same
+    // time: the three are independent, and on a peak day each takes seconds.
     let obs = log.take();
-    let measured = measure(&obs, run_end, setup.interval, &driver.initial_sellable);
+    let ((measured, resurrected), shop_end, erp_end) = std::thread::scope(|s| {
+        let resurrecting = s.spawn(|| crate::measure::resurrected_units(&obs, &driver.initial_sellable).0);
+        let measuring = s.spawn(|| {
+            (
+                measure(&obs, run_end, setup.interval, &driver.initial_sellable),
+                resurrecting.join().expect("counting resurrected units does not panic"),
+            )
+        });
+        let shop_reading = s.spawn(|| {
+            let r = ShopEnd::read(&shop.read());
+            r
+        });
+        let erp_end = ErpEnd::read(&erp);
+        (
+            measuring.join().expect("measuring does not panic"),
+            shop_reading.join().expect("reading the Shopware twin does not panic"),
+            erp_end,
+        )
+    });
     let mut timeline = measured.timeline;
     let mut prev = 0;
     for p in timeline.iter_mut() {
@@ -332,46 +365,33 @@ pub async fn execute(
     };
 
     // Reconcile the end states.
-    // The ERP's end state is read in place: a peak day's would take hundreds of
-    // MB to clone.
-    let (erp_side, available, erp_items, erp_fulfilments) = erp.with_state(|state| {
-        let available: BTreeMap<String, i64> = state
-            .items
-            .iter()
-            .filter(|(_, i)| i.item_type.as_str() == "Inventory")
-            .map(|(sku, i)| (sku.clone(), i.available()))
-            .collect();
-        let erp_items: BTreeMap<String, bool> = state
-            .items
-            .iter()
-            .map(|(number, item)| (number.clone(), item.blocked))
-            .collect();
-        (
-            erp_orders(state),
-            available,
-            erp_items,
-            crate::reconcile::shipments::erp_fulfilments(state),
-        )
-    });
-    let shop_side = shop_orders(&shop.read());
+    let ErpEnd {
+        orders: erp_side,
+        available,
+        items: erp_items,
+        fulfilments: erp_fulfilments,
+    } = erp_end;
+    let ShopEnd {
+        orders: shop_side,
+        deliveries,
+        stale_closeouts,
+        stock: all_stock,
+    } = shop_end;
     let shop_stock: BTreeMap<String, i64> = erp_items
         .keys()
-        .filter_map(|sku| shop.stock_of(sku).map(|(s, _)| (sku.clone(), s)))
+        .filter_map(|sku| all_stock.get(sku).map(|s| (sku.clone(), *s)))
         .collect();
+    drop(all_stock);
     let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
-    reconciliation.resurrected_units = crate::measure::resurrected_units(&obs, &driver.initial_sellable).0;
-    let stale_closeouts = crate::reconcile::stale_closeouts(&shop.read());
+    reconciliation.resurrected_units = resurrected;
     reconciliation.stale_closeouts = stale_closeouts.iter().map(|(sku, _)| sku.clone()).collect();
     reconciliation.stale_closeouts.sort();
-    {
-        use crate::reconcile::shipments;
-        let store = shop.read();
-        let (out_of_sync, gaps) = shipments::compare(&shipments::shop_deliveries(&store), &erp_fulfilments);
-        reconciliation.shipments_out_of_sync = out_of_sync;
-        reconciliation.shipment_gaps = gaps;
-    }
+    let (out_of_sync, gaps) = crate::reconcile::shipments::compare(&deliveries, &erp_fulfilments);
+    reconciliation.shipments_out_of_sync = out_of_sync;
+    reconciliation.shipment_gaps = gaps;
+    drop((deliveries, erp_fulfilments));
     let mut latency = measured.latency;
     latency.stock_consistency = crate::measure::stock_consistency(
         &obs,
@@ -473,4 +493,56 @@ pub async fn execute(
         .name("free-twins".into())
         .spawn(move || drop((shop, erp, obs, driver)));
     Ok(RunOutcome { report, driver: stats })
+}
+
+/// What the end of a run reads out of the Shopware twin.
+struct ShopEnd {
+    orders: Vec<ShopOrder>,
+    deliveries: Vec<crate::reconcile::shipments::ShopDelivery>,
+    stale_closeouts: Vec<(String, i64)>,
+    /// Stock per product number, every product.
+    stock: BTreeMap<String, i64>,
+}
+
+impl ShopEnd {
+    fn read(store: &Store) -> ShopEnd {
+        let (orders, deliveries) = crate::reconcile::orders_and_deliveries(store);
+        ShopEnd {
+            orders,
+            deliveries,
+            stale_closeouts: crate::reconcile::stale_closeouts(store),
+            stock: crate::reconcile::shop_stock(store),
+        }
+    }
+}
+
+/// What the end of a run reads out of the ERP twin, in place: a peak day's
+/// state would take hundreds of MB to clone.
+struct ErpEnd {
+    orders: Vec<ErpOrder>,
+    /// Available stock per inventory item.
+    available: BTreeMap<String, i64>,
+    /// Item number → blocked.
+    items: BTreeMap<String, bool>,
+    fulfilments: Vec<crate::reconcile::shipments::ErpFulfilment>,
+}
+
+impl ErpEnd {
+    fn read(erp: &ErpTwin) -> ErpEnd {
+        erp.with_state(|state| ErpEnd {
+            orders: erp_orders(state),
+            available: state
+                .items
+                .iter()
+                .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+                .map(|(sku, i)| (sku.clone(), i.available()))
+                .collect(),
+            items: state
+                .items
+                .iter()
+                .map(|(number, item)| (number.clone(), item.blocked))
+                .collect(),
+            fulfilments: crate::reconcile::shipments::erp_fulfilments(state),
+        })
+    }
 }
