@@ -248,7 +248,7 @@ fn run_one(
             company: env.company.clone(),
         };
         let a = routes::read(&g.state, &r, &opts, &rctx)?;
-        return Ok((200, a.body, 0));
+        return Ok((200, a.body.into_value(), 0));
     }
     let body = op
         .body

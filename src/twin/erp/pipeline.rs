@@ -246,12 +246,13 @@ impl ErpTwin {
             return self.timeout(g, label, now, 504, after, "timeout");
         }
         self.stats.count(label, 200, 0);
-        TwinResponse::json_typed(
-            200,
-            &answer.body,
-            "application/json; odata.metadata=minimal; odata.streaming=true",
-        )
-        .with_delay(self.wall(finish.saturating_sub(now)))
+        TwinResponse::new(200)
+            .with_header(
+                "content-type",
+                "application/json; odata.metadata=minimal; odata.streaming=true",
+            )
+            .with_body(answer.body.into_bytes())
+            .with_delay(self.wall(finish.saturating_sub(now)))
     }
 
     /// `POST $batch`: one admission for the whole batch, then the operations in order.
