@@ -94,6 +94,14 @@ fn gross_of(row: &serde_json::Map<String, Value>) -> f64 {
 }
 
 /// Builds the shop and the ERP item master for a plan. Same plan, same result.
+/// Stores a product with `available` derived as the indexer would (a variant's
+/// parent is stored before it), so no second pass rewrites every product.
+fn put_product(shop: &mut Store, mut row: crate::twin::shopware::store::Row) {
+    let available = stock::compute_available(shop, &row);
+    row.insert("available".into(), json!(available));
+    shop.put("product", row);
+}
+
 pub fn build(plan: &Plan) -> BuiltCatalogue {
     let c = &plan.catalogue;
     let created = rfc3339_ms(default_epoch() - time::Duration::days(30));
@@ -108,7 +116,6 @@ pub fn build(plan: &Plan) -> BuiltCatalogue {
 
     let mut rng = rng_for(plan.seed, CATALOGUE_STREAM);
     let mut skus: Vec<Sku> = Vec::with_capacity(c.skus);
-    let mut ids: Vec<String> = Vec::with_capacity(c.skus + c.skus / 2);
     let mut number = seed::FIRST_NUMBER;
     while skus.len() < c.skus {
         let remaining = c.skus - skus.len();
@@ -140,8 +147,7 @@ pub fn build(plan: &Plan) -> BuiltCatalogue {
             parent.insert("childCount".into(), json!(k));
             let parent_id = parent["id"].as_str().unwrap_or_default().to_string();
             let gross = gross_of(&parent);
-            ids.push(parent_id.clone());
-            shop.put("product", parent);
+            put_product(&mut shop, parent);
             for (i, size) in SIZES.iter().take(k).enumerate() {
                 let vn = format!("{n}.{}", i + 1);
                 let s = stock_draw(&mut rng);
@@ -149,8 +155,7 @@ pub fn build(plan: &Plan) -> BuiltCatalogue {
                 row.insert("parentId".into(), json!(parent_id));
                 row.insert("parentVersionId".into(), json!(LIVE_VERSION));
                 row.insert("optionIds".into(), json!([checkout::option_id("Size", size)]));
-                ids.push(row["id"].as_str().unwrap_or_default().to_string());
-                shop.put("product", row);
+                put_product(&mut shop, row);
                 skus.push(Sku {
                     number: vn,
                     name: format!("{name} {size}"),
@@ -183,8 +188,7 @@ pub fn build(plan: &Plan) -> BuiltCatalogue {
                 );
             }
             let gross = gross_of(&row);
-            ids.push(row["id"].as_str().unwrap_or_default().to_string());
-            shop.put("product", row);
+            put_product(&mut shop, row);
             skus.push(Sku {
                 number: n,
                 name,
@@ -195,10 +199,6 @@ pub fn build(plan: &Plan) -> BuiltCatalogue {
                 customizable,
             });
         }
-    }
-    // Derive `available` as the indexer would, now that parents are in place.
-    for id in &ids {
-        stock::reindex_available(&mut shop, id);
     }
 
     let mut missing_rng = rng_for(plan.seed, MISSING_STREAM);
@@ -323,6 +323,22 @@ mod tests {
             assert!(b.shop.product_by_number(m).is_some(), "the shop still sells {m}");
         }
         assert!(b.sellable.contains(&"SW10000".to_string()) || b.sellable.contains(&"SW10000.1".to_string()));
+        // `available` is what the indexer derives, variants from their parents.
+        let mut sold_out_closeouts = 0;
+        for p in b.shop.rows("product") {
+            assert_eq!(
+                p["available"],
+                json!(stock::compute_available(&b.shop, &p)),
+                "{}",
+                p["productNumber"]
+            );
+            let number = p["productNumber"].as_str().unwrap().to_string();
+            if b.closeouts.contains(&number) && b.sold_out.contains(&number) {
+                sold_out_closeouts += 1;
+                assert_eq!(p["available"], json!(false), "{number} is a closeout without stock");
+            }
+        }
+        assert!(sold_out_closeouts > 0 || b.closeouts.iter().all(|c| !b.sold_out.contains(c)));
     }
 
     #[test]
