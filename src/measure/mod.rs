@@ -14,7 +14,7 @@
 //!
 //! Distributions are HDR histograms with 3 significant figures, in scenario ms.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -89,7 +89,7 @@ pub fn measure(
     // Orders that reach the ERP at some point in the run. The others (parked as
     // exceptions, cancelled before export, or lost) never leave the backlog; they
     // are counted apart so they do not hide the in-flight backlog's drain.
-    let exported_ever: BTreeSet<&str> = obs
+    let exported_ever: HashSet<&str> = obs
         .iter()
         .filter_map(|o| match o.event {
             EventRef::ErpOrderCreated {
@@ -102,14 +102,14 @@ pub fn measure(
     let mut never_exported = 0u64;
     let (mut export, mut stock, mut ship) = (Recorder::default(), Recorder::default(), Recorder::default());
     // order number -> placed at; removed once exported.
-    let mut unexported: BTreeMap<&str, SimTime> = BTreeMap::new();
+    let mut unexported: HashMap<&str, SimTime> = HashMap::new();
     // sku -> earliest ERP change not yet reflected in Shopware.
-    let mut stock_pending: BTreeMap<&str, SimTime> = BTreeMap::new();
+    let mut stock_pending: HashMap<&str, SimTime> = HashMap::new();
     let mut sellable = Sellable::new(initial_sellable);
     // sku -> the stock Shopware shows (known once it has been written).
-    let mut shown: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut shown: HashMap<&str, i64> = HashMap::new();
     // (order number, tracking) -> posted at.
-    let mut ship_pending: BTreeMap<(&str, &str), SimTime> = BTreeMap::new();
+    let mut ship_pending: HashMap<(&str, &str), SimTime> = HashMap::new();
     let step = interval.max(Duration::from_millis(1));
     let mut timeline: Vec<TimelinePoint> = Vec::new();
     let mut oldest_max = 0f64;
@@ -117,7 +117,7 @@ pub fn measure(
     let mut next_edge = SimTime::ZERO.plus(step);
     let flush = |point: &mut TimelinePoint,
                  at: SimTime,
-                 unexported: &BTreeMap<&str, SimTime>,
+                 unexported: &HashMap<&str, SimTime>,
                  never_exported: u64,
                  timeline: &mut Vec<TimelinePoint>,
                  oldest_max: &mut f64| {
@@ -251,7 +251,7 @@ pub fn stock_consistency(
     consistent_at_end: bool,
 ) -> StockConsistency {
     let mut last_change: Option<SimTime> = None;
-    let mut settled: BTreeMap<&str, SimTime> = BTreeMap::new();
+    let mut settled: HashMap<&str, SimTime> = HashMap::new();
     for o in obs.iter() {
         let sku = match (o.event, o.system) {
             (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
@@ -314,13 +314,15 @@ pub fn resurrected_units(obs: &Observations, initial_sellable: &BTreeMap<String,
 /// Shopware, plus receipts, adjustments and cancellations. SKUs the ERP does
 /// not carry are not followed.
 pub struct Sellable {
-    ledger: BTreeMap<String, i64>,
+    /// Looked up once per order line of the day: a hash map, not a B-tree of
+    /// string keys (only lookups, so its order never shows).
+    ledger: HashMap<String, i64>,
 }
 
 impl Sellable {
     pub fn new(initial: &BTreeMap<String, i64>) -> Self {
         Sellable {
-            ledger: initial.clone(),
+            ledger: initial.iter().map(|(k, v)| (k.clone(), *v)).collect(),
         }
     }
 
