@@ -578,7 +578,7 @@ pub fn render(r: &RunReport) -> String {
         out,
         "<section><h2>How far to trust these numbers</h2><p>{} of wall time at {}x (asked: {}x); traffic events ran \
          up to {} late in scenario time (p99 {}); the engine's own work per tick took {} of wall time (p95), {} of \
-         scenario time at this speed; peak memory {} MiB.</p>",
+         scenario time at this speed; peak memory {} MiB, and {} MiB of the Shopware twin's rows on disk.</p>",
         escape(&units::duration(h.wall_seconds * 1_000.0)),
         escape(&units::trim(h.achieved_speed, 1)),
         escape(&units::trim(s.speed, 2)),
@@ -586,7 +586,8 @@ pub fn render(r: &RunReport) -> String {
         escape(&units::duration(h.scheduler_lag_p99_ms)),
         escape(&units::duration(h.engine_tick_busy_p95_ms)),
         escape(&units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed)),
-        escape(&units::trim(h.peak_rss_mib, 1))
+        escape(&units::trim(h.peak_rss_mib, 1)),
+        escape(&units::trim(h.rows_on_disk_mib, 1))
     );
     for w in &h.warnings {
         let _ = write!(

@@ -321,7 +321,7 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
         out,
         "The run took {} of wall time at {}x (asked: {}x). Traffic events ran up to {} late in scenario time \
          (p99 {}); the engine's own work per tick took {} of wall time (p95), {} of scenario time at this speed; \
-         peak memory {} MiB.\n",
+         peak memory {} MiB, and {} MiB of the Shopware twin's rows on disk.\n",
         units::duration(h.wall_seconds * 1_000.0),
         units::trim(h.achieved_speed, 1),
         units::trim(s.speed, 2),
@@ -329,7 +329,8 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
         units::duration(h.scheduler_lag_p99_ms),
         units::duration(h.engine_tick_busy_p95_ms),
         units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed),
-        units::trim(h.peak_rss_mib, 1)
+        units::trim(h.peak_rss_mib, 1),
+        units::trim(h.rows_on_disk_mib, 1)
     );
     for w in &h.warnings {
         let _ = writeln!(out, "> **Warning:** {}\n", escape(w));

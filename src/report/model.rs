@@ -218,6 +218,11 @@ pub struct Harness {
     pub scheduler_lag_p99_ms: f64,
     pub scheduler_lag_max_ms: f64,
     pub peak_rss_mib: f64,
+    /// What the Shopware twin wrote to its row file (packed rows at rest on
+    /// disk, rewritten rows' old bytes included): memory the peak RSS does
+    /// not count.
+    #[serde(default)]
+    pub rows_on_disk_mib: f64,
     /// The reference engine's own work per tick (wall ms inside its polls, not
     /// waiting on the twins), p95 and max; multiplied by the speed it is scenario
     /// time the engine would not take in a real deployment. 0 for an external engine.

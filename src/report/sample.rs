@@ -225,6 +225,7 @@ pub fn sample_report() -> RunReport {
             scheduler_lag_p99_ms: 410.0,
             scheduler_lag_max_ms: 2_900.0,
             peak_rss_mib: 182.5,
+            rows_on_disk_mib: 41.0,
             engine_tick_busy_p95_ms: 4.2,
             engine_tick_busy_max_ms: 31.0,
             warnings: vec![

@@ -321,14 +321,15 @@ pub fn render(r: &RunReport, baseline: Option<&Comparison>) -> String {
     let _ = writeln!(
         out,
         "Harness: {} wall time, {}x achieved, scheduler lag p99 {} / max {} (scenario time), engine work per tick p95 {} \
-         wall = {} scenario, peak RSS {} MiB",
+         wall = {} scenario, peak RSS {} MiB (+ {} MiB of rows on disk)",
         units::duration(h.wall_seconds * 1_000.0),
         units::trim(h.achieved_speed, 1),
         units::duration(h.scheduler_lag_p99_ms),
         units::duration(h.scheduler_lag_max_ms),
         units::duration(h.engine_tick_busy_p95_ms),
         units::duration(h.engine_tick_busy_p95_ms * h.achieved_speed),
-        units::trim(h.peak_rss_mib, 1)
+        units::trim(h.peak_rss_mib, 1),
+        units::trim(h.rows_on_disk_mib, 1)
     );
     for w in &h.warnings {
         let _ = writeln!(out, "warning: {w}");

@@ -74,6 +74,7 @@ pub const METRICS: &[&str] = &[
     "harness.scheduler_lag_p99",
     "harness.scheduler_lag_max",
     "harness.peak_rss_mib",
+    "harness.rows_on_disk_mib",
     "harness.engine_tick_busy_p95",
     "harness.warnings",
 ];
@@ -93,7 +94,7 @@ pub fn metric_kind(path: &str) -> Option<Kind> {
         "rate_limits.ratio_429" => Kind::Ratio,
         p if p.ends_with("_per_second") => Kind::Rate,
         "reconciliation.total_delta_gross" => Kind::Money,
-        "harness.achieved_speed" | "harness.peak_rss_mib" => Kind::Number,
+        "harness.achieved_speed" | "harness.peak_rss_mib" | "harness.rows_on_disk_mib" => Kind::Number,
         _ => Kind::Count,
     })
 }
@@ -192,6 +193,7 @@ pub fn metric_value(r: &RunReport, path: &str) -> Option<f64> {
         ("harness", "scheduler_lag_p99") => h.scheduler_lag_p99_ms,
         ("harness", "scheduler_lag_max") => h.scheduler_lag_max_ms,
         ("harness", "peak_rss_mib") => h.peak_rss_mib,
+        ("harness", "rows_on_disk_mib") => h.rows_on_disk_mib,
         ("harness", "engine_tick_busy_p95") => h.engine_tick_busy_p95_ms,
         ("harness", "warnings") => h.warnings.len() as f64,
         _ => return None,
