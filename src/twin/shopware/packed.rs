@@ -8,6 +8,8 @@
 //! currency ids repeat in every row, so a row shrinks to a few hundred bytes.
 //! Tables smaller than [`DICT_ROWS`] (taxes, currencies, states) stay decoded,
 //! and so do the rows a table wrote most recently (the store decides which).
+//! The packed bytes live on the heap or, for tables the store says, in a
+//! [`RowFile`] on disk; [`RowReader`] reads them back as JSON text for scans.
 //!
 //! Ids are kept as [`Key`]s: Shopware's 32-hex-digit ids as 16 bytes, anything
 //! else as text, ordered as their text so id order does not change.

@@ -2,7 +2,8 @@
 //! the association map, a small stand-in for Shopware's DAL.
 //!
 //! Rows are kept packed (see [`super::packed`]) and decoded on each read, so
-//! reads hand out owned rows (`Arc<Row>`), not references into the store.
+//! reads hand out owned rows (`Arc<Row>`), not references into the store;
+//! packed rows of every table but products rest in the store's row file.
 //!
 //! Rows are stored as the Admin API shows them (camelCase JSON objects), so
 //! search filters with dot paths, `includes` and sync upserts of any field work
