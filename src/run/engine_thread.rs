@@ -113,7 +113,8 @@ async fn engine_loop(run: EngineRun) -> anyhow::Result<EngineOutcome> {
 /// What the lanes share while they run.
 #[derive(Default)]
 struct Control {
-    /// Set when the traffic is over: the drain ends here at the latest.
+    /// Set by [`drain_deadline`] when the traffic is over: the lanes drain from
+    /// then on, and the timer stops them here at the latest.
     drain_deadline: Cell<Option<SimTime>>,
     /// Every order is in the outbox and none pending: a full push was asked for.
     full_asked: Cell<bool>,
@@ -147,14 +148,8 @@ async fn drain_deadline(run: &EngineRun, ctl: &Control) {
         }
         tokio::time::sleep(poll).await;
     }
-    let deadline = match ctl.drain_deadline.get() {
-        Some(d) => d,
-        None => {
-            let d = clock.now().plus(run.drain_limit);
-            ctl.drain_deadline.set(Some(d));
-            d
-        }
-    };
+    let deadline = clock.now().plus(run.drain_limit);
+    ctl.drain_deadline.set(Some(deadline));
     while !ctl.stop.get() {
         let left = deadline.saturating_sub(clock.now());
         if left.is_zero() {
@@ -202,10 +197,7 @@ async fn lane_loop<S: ShopApi, E: ErpApi>(
         if report.export.is_some() || report.fulfilment.is_some() || report.inventory.is_some() {
             ctl.tick_busy.borrow_mut().push(busy);
         }
-        if run.traffic_done.load(Ordering::SeqCst) && ctl.drain_deadline.get().is_none() {
-            ctl.drain_deadline.set(Some(clock.now().plus(run.drain_limit)));
-        }
-        if let Some(deadline) = ctl.drain_deadline.get() {
+        if ctl.drain_deadline.get().is_some() {
             let settled = || {
                 lane.state()
                     .outbox_with(OutboxStatus::Pending)
@@ -224,9 +216,6 @@ async fn lane_loop<S: ShopApi, E: ErpApi>(
                     ctl.stop();
                 }
                 _ => {}
-            }
-            if clock.now() >= deadline {
-                ctl.stop();
             }
         }
         if ctl.stop.get() {
