@@ -278,19 +278,14 @@ pub async fn execute(
     let obs = log.take();
     let ((measured, resurrected), shop_end, erp_end) = std::thread::scope(|s| {
         let resurrecting = s.spawn(|| crate::measure::resurrected_units(&obs, &driver.initial_sellable).0);
-        let measuring = s.spawn(|| {
-            (
-                measure(&obs, run_end, setup.interval, &driver.initial_sellable),
-                resurrecting.join().expect("counting resurrected units does not panic"),
-            )
-        });
-        let shop_reading = s.spawn(|| {
-            let r = ShopEnd::read(&shop.read());
-            r
-        });
+        let measuring = s.spawn(|| measure(&obs, run_end, setup.interval, &driver.initial_sellable));
+        let shop_reading = s.spawn(|| ShopEnd::read(&shop.read()));
         let erp_end = ErpEnd::read(&erp);
         (
-            measuring.join().expect("measuring does not panic"),
+            (
+                measuring.join().expect("measuring does not panic"),
+                resurrecting.join().expect("counting resurrected units does not panic"),
+            ),
             shop_reading.join().expect("reading the Shopware twin does not panic"),
             erp_end,
         )

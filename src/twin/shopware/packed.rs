@@ -120,7 +120,11 @@ pub struct RowFile {
 
 impl RowFile {
     /// A new, already unlinked file in the system's temporary directory.
+    /// (Unix only: positioned reads and writes, and removing an open file.)
     pub fn create() -> std::io::Result<RowFile> {
+        if cfg!(not(unix)) {
+            return Err(std::io::ErrorKind::Unsupported.into());
+        }
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("synctwin-rows-{}-{n}", std::process::id()));
@@ -138,19 +142,16 @@ impl RowFile {
 
     /// Appends bytes; where they start.
     fn append(&self, bytes: &[u8]) -> std::io::Result<u64> {
-        use std::os::unix::fs::FileExt;
         let at = self
             .end
             .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        self.file.write_all_at(bytes, at)?;
+        positioned::write(&self.file, bytes, at)?;
         Ok(at)
     }
 
     fn read(&self, at: u64, size: u32) -> Vec<u8> {
-        use std::os::unix::fs::FileExt;
         let mut buf = vec![0u8; size as usize];
-        self.file
-            .read_exact_at(&mut buf, at)
+        positioned::read(&self.file, &mut buf, at)
             .unwrap_or_else(|e| panic!("the Shopware twin cannot read its own row file back: {e}"));
         buf
     }
@@ -162,6 +163,33 @@ impl RowFile {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Positioned file I/O (`pread`/`pwrite`): several threads read one file.
+mod positioned {
+    use std::fs::File;
+    use std::io;
+
+    #[cfg(unix)]
+    pub fn write(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+    }
+
+    #[cfg(unix)]
+    pub fn read(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+    }
+
+    // No row file is made elsewhere (see `RowFile::create`).
+    #[cfg(not(unix))]
+    pub fn write(_: &File, _: &[u8], _: u64) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    #[cfg(not(unix))]
+    pub fn read(_: &File, _: &mut [u8], _: u64) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
     }
 }
 
