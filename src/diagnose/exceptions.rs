@@ -635,7 +635,7 @@ mod tests {
             number: number.into(),
             gross,
             net: gross,
-            taxes: BTreeMap::new(),
+            taxes: Default::default(),
             lines: skus.len(),
             cancelled: false,
             guest: false,

@@ -916,7 +916,7 @@ mod tests {
             number: number.into(),
             gross,
             net: gross,
-            taxes: BTreeMap::new(),
+            taxes: Default::default(),
             lines: 1,
             cancelled: false,
             guest: false,
@@ -932,7 +932,7 @@ mod tests {
             customer_number: "C1".into(),
             gross_cents: (gross * 100.0) as i64,
             net_cents: 0,
-            taxes_cents: BTreeMap::new(),
+            taxes_cents: Default::default(),
         }
     }
 

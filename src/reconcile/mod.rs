@@ -11,8 +11,11 @@
 //! The comparison ([`reconcile`]) is pure, over plain records; [`shop_orders`]
 //! and [`erp_orders`] read them out of the twins' states.
 
+mod rates;
 pub mod shipments;
 mod shop_end;
+
+pub use rates::Rates;
 
 pub use shop_end::{orders_and_deliveries, shop_orders, shop_stock};
 
@@ -31,7 +34,7 @@ pub struct ShopOrder {
     pub gross: f64,
     pub net: f64,
     /// Tax rate ("19", "7") → amount.
-    pub taxes: BTreeMap<String, f64>,
+    pub taxes: Rates<f64>,
     pub lines: usize,
     pub cancelled: bool,
     pub guest: bool,
@@ -48,7 +51,7 @@ pub struct ErpOrder {
     pub customer_number: String,
     pub gross_cents: i64,
     pub net_cents: i64,
-    pub taxes_cents: BTreeMap<String, i64>,
+    pub taxes_cents: Rates<i64>,
 }
 
 pub(crate) fn rate_key(rate: f64) -> String {
@@ -66,10 +69,10 @@ pub fn erp_orders(state: &ErpState) -> Vec<ErpOrder> {
         .orders
         .values()
         .map(|o| {
-            let mut taxes = BTreeMap::new();
+            let mut taxes = Rates::default();
             for l in &o.lines {
                 if l.tax != 0 || l.amount_excluding_tax != 0 {
-                    *taxes.entry(rate_key(l.tax_bp as f64 / 100.0)).or_insert(0) += l.tax;
+                    taxes.add(rate_key(l.tax_bp as f64 / 100.0), l.tax);
                 }
             }
             ErpOrder {
@@ -217,18 +220,18 @@ pub fn stale_closeouts(store: &Store) -> Vec<(String, i64)> {
 
 /// Per tax rate (in either order), the ERP's tax minus the shop's, where it is a
 /// cent or more. Allocates only when there is a delta.
-fn tax_deltas(shop: &BTreeMap<String, f64>, erp_cents: &BTreeMap<String, i64>) -> BTreeMap<String, f64> {
+fn tax_deltas(shop: &Rates<f64>, erp_cents: &Rates<i64>) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     let mut add = |rate: &String, delta: f64| {
         if delta.abs() >= 0.005 {
             out.insert(rate.clone(), delta);
         }
     };
-    for (rate, tax) in shop {
+    for (rate, tax) in shop.iter() {
         let erp = erp_cents.get(rate).copied().unwrap_or(0) as f64 / 100.0;
         add(rate, round2(erp - tax));
     }
-    for (rate, cents) in erp_cents.iter().filter(|(rate, _)| !shop.contains_key(*rate)) {
+    for (rate, cents) in erp_cents.iter().filter(|(rate, _)| !shop.contains_key(rate)) {
         add(rate, round2(*cents as f64 / 100.0));
     }
     out

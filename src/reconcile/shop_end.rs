@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::shipments::ShopDelivery;
-use super::{rate_key, ShopOrder};
+use super::{rate_key, Rates, ShopOrder};
 use crate::twin::shopware::states;
 use crate::twin::shopware::store::Store;
 
@@ -145,7 +145,7 @@ fn order_customers(store: &Store) -> HashMap<String, (String, bool)> {
 /// row's `price` JSON is dropped at once instead of held for every order.
 fn own_fields(o: OrderRow, cancelled_id: &str) -> (String, ShopOrder) {
     let f = |v: &Field| v.as_ref().and_then(Value::as_f64).unwrap_or(0.0);
-    let mut taxes = BTreeMap::new();
+    let mut taxes = Rates::default();
     for t in o
         .price
         .as_ref()
@@ -155,7 +155,7 @@ fn own_fields(o: OrderRow, cancelled_id: &str) -> (String, ShopOrder) {
         .flatten()
     {
         let rate = rate_key(t.get("taxRate").and_then(Value::as_f64).unwrap_or(0.0));
-        *taxes.entry(rate).or_insert(0.0) += t.get("tax").and_then(Value::as_f64).unwrap_or(0.0);
+        taxes.add(rate, t.get("tax").and_then(Value::as_f64).unwrap_or(0.0));
     }
     let order = ShopOrder {
         number: text(&o.order_number).unwrap_or_default().to_string(),
@@ -338,9 +338,9 @@ mod tests {
                     .ids_by_fk("order_customer", "orderId", id)
                     .first()
                     .and_then(|c| store.get("order_customer", c));
-                let mut taxes = BTreeMap::new();
+                let mut taxes = Rates::default();
                 for t in o["price"]["calculatedTaxes"].as_array().unwrap() {
-                    *taxes.entry(rate_key(t["taxRate"].as_f64().unwrap())).or_insert(0.0) += t["tax"].as_f64().unwrap();
+                    taxes.add(rate_key(t["taxRate"].as_f64().unwrap()), t["tax"].as_f64().unwrap());
                 }
                 ShopOrder {
                     number: o["orderNumber"].as_str().unwrap().to_string(),
