@@ -108,8 +108,12 @@ async fn answer(twin: Arc<dyn Twin>, peer: IpAddr, req: Request<Incoming>) -> Re
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > limit);
+    // A body left unread ends the connection: the 413 says so (`Connection:
+    // close`, as a real server does), or a client would send its next request
+    // on a connection the server is closing and get a broken pipe.
+    let too_large = |treq: &TwinRequest| twin.body_too_large(treq, limit).with_header("connection", "close");
     let tresp = if declared_too_large {
-        twin.body_too_large(&treq, limit)
+        too_large(&treq)
     } else {
         match Limited::new(body, limit).collect().await {
             Ok(collected) => {
@@ -117,7 +121,7 @@ async fn answer(twin: Arc<dyn Twin>, peer: IpAddr, req: Request<Incoming>) -> Re
                 // Handlers are CPU-bound and short; run them inline.
                 twin.handle(treq)
             }
-            Err(_) => twin.body_too_large(&treq, limit),
+            Err(_) => too_large(&treq),
         }
     };
     if !tresp.delay.is_zero() {
