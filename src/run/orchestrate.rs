@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::driver::{Driver, DriverStats, Traffic};
+use super::end_state::{ErpEnd, ShopEnd};
 use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
 use crate::measure::measure;
 use crate::observe::{EventRef, ObservationLog, RequestStats};
-use crate::reconcile::{erp_orders, reconcile, ErpOrder, ShopOrder};
+use crate::reconcile::reconcile;
 use crate::report::model::{
     EndpointStats, ExceptionCount, Harness, RateLimits, RunReport, ScenarioInfo, REPORT_VERSION,
 };
@@ -489,56 +490,4 @@ pub async fn execute(
         .name("free-twins".into())
         .spawn(move || drop((shop, erp, obs, driver)));
     Ok(RunOutcome { report, driver: stats })
-}
-
-/// What the end of a run reads out of the Shopware twin.
-struct ShopEnd {
-    orders: Vec<ShopOrder>,
-    deliveries: Vec<crate::reconcile::shipments::ShopDelivery>,
-    stale_closeouts: Vec<(String, i64)>,
-    /// Stock per product number, every product.
-    stock: BTreeMap<String, i64>,
-}
-
-impl ShopEnd {
-    fn read(store: &Store) -> ShopEnd {
-        let (orders, deliveries) = crate::reconcile::orders_and_deliveries(store);
-        ShopEnd {
-            orders,
-            deliveries,
-            stale_closeouts: crate::reconcile::stale_closeouts(store),
-            stock: crate::reconcile::shop_stock(store),
-        }
-    }
-}
-
-/// What the end of a run reads out of the ERP twin, in place: a peak day's
-/// state would take hundreds of MB to clone.
-struct ErpEnd {
-    orders: Vec<ErpOrder>,
-    /// Available stock per inventory item.
-    available: BTreeMap<String, i64>,
-    /// Item number → blocked.
-    items: BTreeMap<String, bool>,
-    fulfilments: Vec<crate::reconcile::shipments::ErpFulfilment>,
-}
-
-impl ErpEnd {
-    fn read(erp: &ErpTwin) -> ErpEnd {
-        erp.with_state(|state| ErpEnd {
-            orders: erp_orders(state),
-            available: state
-                .items
-                .iter()
-                .filter(|(_, i)| i.item_type.as_str() == "Inventory")
-                .map(|(sku, i)| (sku.clone(), i.available()))
-                .collect(),
-            items: state
-                .items
-                .iter()
-                .map(|(number, item)| (number.clone(), item.blocked))
-                .collect(),
-            fulfilments: crate::reconcile::shipments::erp_fulfilments(state),
-        })
-    }
 }

@@ -1,0 +1,64 @@
+//! What the end of a run reads out of the twins for reconciliation: the
+//! Shopware twin's orders, deliveries, stale closeouts and stock, and the ERP
+//! twin's orders, available stock, items and fulfilments. Both are read in
+//! place (a peak day's state would take hundreds of MB to clone), and
+//! [`super::orchestrate`] reads them while it measures.
+
+use std::collections::BTreeMap;
+
+use crate::reconcile::shipments::{ErpFulfilment, ShopDelivery};
+use crate::reconcile::{erp_orders, ErpOrder, ShopOrder};
+use crate::twin::erp::ErpTwin;
+use crate::twin::shopware::store::Store;
+
+/// What the end of a run reads out of the Shopware twin.
+pub(super) struct ShopEnd {
+    pub(super) orders: Vec<ShopOrder>,
+    pub(super) deliveries: Vec<ShopDelivery>,
+    pub(super) stale_closeouts: Vec<(String, i64)>,
+    /// Stock per product number, every product.
+    pub(super) stock: BTreeMap<String, i64>,
+}
+
+impl ShopEnd {
+    pub(super) fn read(store: &Store) -> ShopEnd {
+        let (orders, deliveries) = crate::reconcile::orders_and_deliveries(store);
+        ShopEnd {
+            orders,
+            deliveries,
+            stale_closeouts: crate::reconcile::stale_closeouts(store),
+            stock: crate::reconcile::shop_stock(store),
+        }
+    }
+}
+
+/// What the end of a run reads out of the ERP twin, in place: a peak day's
+/// state would take hundreds of MB to clone.
+pub(super) struct ErpEnd {
+    pub(super) orders: Vec<ErpOrder>,
+    /// Available stock per inventory item.
+    pub(super) available: BTreeMap<String, i64>,
+    /// Item number → blocked.
+    pub(super) items: BTreeMap<String, bool>,
+    pub(super) fulfilments: Vec<ErpFulfilment>,
+}
+
+impl ErpEnd {
+    pub(super) fn read(erp: &ErpTwin) -> ErpEnd {
+        erp.with_state(|state| ErpEnd {
+            orders: erp_orders(state),
+            available: state
+                .items
+                .iter()
+                .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+                .map(|(sku, i)| (sku.clone(), i.available()))
+                .collect(),
+            items: state
+                .items
+                .iter()
+                .map(|(number, item)| (number.clone(), item.blocked))
+                .collect(),
+            fulfilments: crate::reconcile::shipments::erp_fulfilments(state),
+        })
+    }
+}
