@@ -15,6 +15,7 @@
 //! (seeded fault injection), [`tokens`] (bearer tokens on the scenario clock) and
 //! [`profile`] (loading profile files with errors that name the file and key).
 
+pub mod at_rest;
 pub mod capacity;
 pub mod erp;
 pub mod faults;

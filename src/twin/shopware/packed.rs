@@ -9,26 +9,26 @@
 //! Tables smaller than [`DICT_ROWS`] (taxes, currencies, states) stay decoded,
 //! and so do the rows a table wrote most recently (the store decides which).
 //! The packed bytes live on the heap or, for tables the store says, in a
-//! [`RowFile`] on disk; [`RowReader`] reads them back as JSON text for scans.
+//! [`RowFile`] on disk (both from [`crate::twin::at_rest`]); [`RowReader`]
+//! reads them back as JSON text for scans.
 //!
 //! Ids are kept as [`Key`]s: Shopware's 32-hex-digit ids as 16 bytes, anything
 //! else as text, ordered as their text so id order does not change.
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
+
+pub use crate::twin::at_rest::RowFile;
+use crate::twin::at_rest::{Blob, BlobReader, Packer};
 
 /// One row: a JSON object with at least an `id`.
 pub type Row = Map<String, Value>;
 
 /// Rows a table keeps decoded before it builds its dictionary and packs them.
-pub const DICT_ROWS: usize = 32;
-/// The dictionary's size cap (zstd suggests ~100 KiB for raw-content dictionaries).
-const DICT_MAX: usize = 96 * 1024;
-/// zstd level: 3 is its default, a good size/speed balance for small rows.
-const LEVEL: i32 = 3;
+pub const DICT_ROWS: usize = crate::twin::at_rest::DICT_RECORDS;
 
 /// A row id: 32 lowercase hex digits as 16 bytes, anything else as text.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -100,166 +100,47 @@ impl fmt::Debug for Key {
 pub enum Packed {
     /// Decoded (small tables, and rows written recently).
     Plain(Arc<Row>),
-    /// zstd-compressed JSON and its decoded length.
-    Zstd { len: u32, bytes: Box<[u8]> },
-    /// zstd-compressed JSON in the store's [`RowFile`]: `size` bytes at `at`.
-    Filed { len: u32, size: u32, at: u64 },
+    /// zstd-compressed JSON, on the heap or in the store's [`RowFile`].
+    Blob(Blob),
 }
 
-/// A file of packed rows at rest, as a database keeps its rows on disk: a
-/// peak day's order rows are hundreds of MB even packed, and once an order
-/// is exported they are read again only for a shipment or at the end of the
-/// run. Rows are appended (a rewritten row's old bytes stay behind, unread);
-/// the file is removed from its directory as soon as it is opened, so it goes
-/// when the store does, even after a crash.
-#[derive(Debug)]
-pub struct RowFile {
-    file: std::fs::File,
-    end: std::sync::atomic::AtomicU64,
-}
-
-impl RowFile {
-    /// A new, already unlinked file in the system's temporary directory.
-    /// (Unix only: positioned reads and writes, and removing an open file.)
-    pub fn create() -> std::io::Result<RowFile> {
-        if cfg!(not(unix)) {
-            return Err(std::io::ErrorKind::Unsupported.into());
-        }
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("synctwin-rows-{}-{n}", std::process::id()));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        std::fs::remove_file(&path)?;
-        Ok(RowFile {
-            file,
-            end: std::sync::atomic::AtomicU64::new(0),
+impl Packed {
+    /// A stand-in while a row is being packed.
+    pub fn empty() -> Packed {
+        Packed::Blob(Blob::Heap {
+            len: 0,
+            bytes: Box::default(),
         })
     }
-
-    /// Appends bytes; where they start.
-    fn append(&self, bytes: &[u8]) -> std::io::Result<u64> {
-        let at = self
-            .end
-            .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        positioned::write(&self.file, bytes, at)?;
-        Ok(at)
-    }
-
-    fn read(&self, at: u64, size: u32) -> Vec<u8> {
-        let mut buf = vec![0u8; size as usize];
-        positioned::read(&self.file, &mut buf, at)
-            .unwrap_or_else(|e| panic!("the Shopware twin cannot read its own row file back: {e}"));
-        buf
-    }
-
-    /// Bytes written so far (rewritten rows' old bytes included).
-    pub fn len(&self) -> u64 {
-        self.end.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
-/// Positioned file I/O (`pread`/`pwrite`): several threads read one file.
-mod positioned {
-    use std::fs::File;
-    use std::io;
-
-    #[cfg(unix)]
-    pub fn write(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
-        std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
-    }
-
-    #[cfg(unix)]
-    pub fn read(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-    }
-
-    // No row file is made elsewhere (see `RowFile::create`).
-    #[cfg(not(unix))]
-    pub fn write(_: &File, _: &[u8], _: u64) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-
-    #[cfg(not(unix))]
-    pub fn read(_: &File, _: &mut [u8], _: u64) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-}
-
-/// A table's dictionary and the zstd contexts that use it.
-#[derive(Default)]
+/// A table's dictionary and where its packed rows go (see [`Packer`]).
+#[derive(Debug, Default)]
 pub struct Codec {
-    enc: Option<zstd::bulk::Compressor<'static>>,
-    dec: Option<Mutex<zstd::bulk::Decompressor<'static>>>,
-    /// The dictionary, for decompressors of scans of their own.
-    dict: Vec<u8>,
-    /// Where packed rows go; in memory without one.
-    file: Option<Arc<RowFile>>,
-}
-
-impl fmt::Debug for Codec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Codec({})", if self.enc.is_some() { "packing" } else { "plain" })
-    }
+    packer: Packer,
 }
 
 impl Codec {
     /// Keeps this table's packed rows in `file` from now on.
     pub fn file_rows_in(&mut self, file: Arc<RowFile>) {
-        self.file = Some(file);
+        self.packer.file_in(file);
     }
 
     /// Whether rows are packed yet.
     pub fn packing(&self) -> bool {
-        self.enc.is_some()
+        self.packer.packing()
     }
 
-    /// Builds the dictionary from sample rows (a raw-content dictionary: the
-    /// rows' JSON, newest last, which zstd matches against like earlier input).
+    /// Builds the dictionary from sample rows (their JSON, newest last).
     pub fn train<'a>(&mut self, samples: impl Iterator<Item = &'a Row>) {
-        let mut dict = Vec::new();
-        for row in samples {
-            let json = serde_json::to_vec(row).expect("a JSON map serialises");
-            if dict.len() + json.len() > DICT_MAX {
-                break;
-            }
-            dict.extend_from_slice(&json);
-        }
-        let enc = zstd::bulk::Compressor::with_dictionary(LEVEL, &dict).expect("zstd accepts a raw dictionary");
-        let dec = zstd::bulk::Decompressor::with_dictionary(&dict).expect("zstd accepts a raw dictionary");
-        self.enc = Some(enc);
-        self.dec = Some(Mutex::new(dec));
-        self.dict = dict;
+        self.packer.train(samples.map(json_of));
     }
 
     /// Packs a row (kept decoded while there is no dictionary).
     pub fn pack(&mut self, row: Row) -> Packed {
-        match self.enc.as_mut() {
+        match self.packer.pack(&json_of(&row)) {
+            Some(blob) => Packed::Blob(blob),
             None => Packed::Plain(Arc::new(row)),
-            Some(enc) => {
-                let json = serde_json::to_vec(&row).expect("a JSON map serialises");
-                let bytes = enc.compress(&json).expect("zstd compresses into a grown buffer");
-                let len = json.len() as u32;
-                // A file that cannot be written to (a full disk) leaves the row in memory.
-                if let Some(at) = self.file.as_ref().and_then(|f| f.append(&bytes).ok()) {
-                    return Packed::Filed {
-                        len,
-                        size: bytes.len() as u32,
-                        at,
-                    };
-                }
-                Packed::Zstd {
-                    len,
-                    bytes: bytes.into_boxed_slice(),
-                }
-            }
         }
     }
 
@@ -267,23 +148,10 @@ impl Codec {
     pub fn unpack(&self, p: &Packed) -> Arc<Row> {
         match p {
             Packed::Plain(row) => Arc::clone(row),
-            Packed::Zstd { len, bytes } => self.decode(bytes, *len),
-            Packed::Filed { len, size, at } => self.decode(&self.filed(*at, *size), *len),
+            Packed::Blob(blob) => Arc::new(
+                serde_json::from_slice(&self.packer.unpack(blob)).expect("the twin's own packed rows are JSON objects"),
+            ),
         }
-    }
-
-    fn filed(&self, at: u64, size: u32) -> Vec<u8> {
-        self.file.as_ref().expect("filed rows imply a row file").read(at, size)
-    }
-
-    fn decode(&self, bytes: &[u8], len: u32) -> Arc<Row> {
-        let dec = self.dec.as_ref().expect("packed rows imply a dictionary");
-        let json = dec
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .decompress(bytes, len as usize)
-            .expect("the twin's own packed rows decompress");
-        Arc::new(serde_json::from_slice(&json).expect("the twin's own packed rows are JSON objects"))
     }
 
     /// A reader of this table's rows as JSON text that owns its decompressor,
@@ -291,11 +159,8 @@ impl Codec {
     /// scans of several tables can run on several threads).
     pub fn reader(&self) -> RowReader {
         RowReader {
-            dec: self.enc.as_ref().map(|_| {
-                zstd::bulk::Decompressor::with_dictionary(&self.dict).expect("zstd accepts its own dictionary")
-            }),
+            blobs: self.packer.reader(),
             buf: Vec::new(),
-            file: self.file.clone(),
         }
     }
 
@@ -303,45 +168,32 @@ impl Codec {
     pub fn packed_bytes(p: &Packed) -> usize {
         match p {
             Packed::Plain(_) => 0,
-            Packed::Zstd { bytes, .. } => bytes.len(),
-            Packed::Filed { size, .. } => *size as usize,
+            Packed::Blob(blob) => blob.size(),
         }
     }
 }
 
+fn json_of(row: &Row) -> Vec<u8> {
+    serde_json::to_vec(row).expect("a JSON map serialises")
+}
+
 /// Reads packed rows back as JSON text (see [`Codec::reader`]).
 pub struct RowReader {
-    dec: Option<zstd::bulk::Decompressor<'static>>,
+    blobs: BlobReader,
     buf: Vec<u8>,
-    file: Option<Arc<RowFile>>,
 }
 
 impl RowReader {
     /// The row's JSON text (valid until the next call).
     pub fn json(&mut self, p: &Packed) -> &[u8] {
-        self.buf.clear();
         match p {
-            Packed::Plain(row) => serde_json::to_writer(&mut self.buf, &**row).expect("a JSON map serialises"),
-            Packed::Zstd { len, bytes } => self.decompress(bytes, *len),
-            Packed::Filed { len, size, at } => {
-                let bytes = self
-                    .file
-                    .as_ref()
-                    .expect("filed rows imply a row file")
-                    .read(*at, *size);
-                self.decompress(&bytes, *len)
+            Packed::Plain(row) => {
+                self.buf.clear();
+                serde_json::to_writer(&mut self.buf, &**row).expect("a JSON map serialises");
+                &self.buf
             }
+            Packed::Blob(blob) => self.blobs.json(blob),
         }
-        &self.buf
-    }
-
-    fn decompress(&mut self, bytes: &[u8], len: u32) {
-        self.buf.reserve(len as usize);
-        self.dec
-            .as_mut()
-            .expect("packed rows imply a dictionary")
-            .decompress_to_buffer(bytes, &mut self.buf)
-            .expect("the twin's own packed rows decompress");
     }
 }
 

@@ -296,13 +296,7 @@ impl Table {
                 continue;
             }
             if let Some(p @ Packed::Plain(_)) = self.rows.get_mut(&old) {
-                let Packed::Plain(r) = std::mem::replace(
-                    p,
-                    Packed::Zstd {
-                        len: 0,
-                        bytes: Box::default(),
-                    },
-                ) else {
+                let Packed::Plain(r) = std::mem::replace(p, Packed::empty()) else {
                     unreachable!("matched as plain")
                 };
                 *p = self.codec.pack(Arc::unwrap_or_clone(r));
