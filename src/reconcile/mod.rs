@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use crate::report::model::{MoneyDelta, Reconciliation, StockMismatch};
-use crate::twin::erp::state::ErpState;
+use crate::twin::erp::state::{ErpState, SalesOrder};
 use crate::twin::shopware::store::Store;
 
 /// A Shopware order as reconciliation sees it.
@@ -65,26 +65,25 @@ pub(crate) fn rate_key(rate: f64) -> String {
 
 /// Orders out of the ERP twin's state.
 pub fn erp_orders(state: &ErpState) -> Vec<ErpOrder> {
-    state
-        .orders
-        .values()
-        .map(|o| {
-            let mut taxes = Rates::default();
-            for l in &o.lines {
-                if l.tax != 0 || l.amount_excluding_tax != 0 {
-                    taxes.add(rate_key(l.tax_bp as f64 / 100.0), l.tax);
-                }
-            }
-            ErpOrder {
-                external_document_number: o.external_document_number.clone(),
-                number: o.number.clone(),
-                customer_number: o.customer_number.clone(),
-                gross_cents: o.total_including_tax,
-                net_cents: o.total_excluding_tax,
-                taxes_cents: taxes,
-            }
-        })
-        .collect()
+    state.orders.values().map(|o| erp_order(&o)).collect()
+}
+
+/// What reconciliation compares of one ERP sales order.
+pub fn erp_order(o: &SalesOrder) -> ErpOrder {
+    let mut taxes = Rates::default();
+    for l in &o.lines {
+        if l.tax != 0 || l.amount_excluding_tax != 0 {
+            taxes.add(rate_key(l.tax_bp as f64 / 100.0), l.tax);
+        }
+    }
+    ErpOrder {
+        external_document_number: o.external_document_number.clone(),
+        number: o.number.clone(),
+        customer_number: o.customer_number.clone(),
+        gross_cents: o.total_including_tax,
+        net_cents: o.total_excluding_tax,
+        taxes_cents: taxes,
+    }
 }
 
 /// At most this many per-order money deltas are listed in a report.

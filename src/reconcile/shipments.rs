@@ -14,8 +14,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::clock::SimTime;
 use crate::report::model::ShipmentGap;
-use crate::twin::erp::state::ErpState;
+use crate::twin::erp::state::{ErpState, SalesOrder};
 
 /// A Shopware order's delivery at the end of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,37 +84,67 @@ pub fn compare(shop: &[ShopDelivery], erp: &[ErpFulfilment]) -> (u64, Vec<Shipme
 
 pub use super::shop_end::shop_deliveries;
 
+/// What one ERP sales order says about its fulfilment (see [`erp_fulfilments`]).
+#[derive(Debug, Clone)]
+pub struct OrderShipped {
+    external_document_number: String,
+    created: SimTime,
+    number: String,
+    anything_shipped: bool,
+    fully_shipped: bool,
+}
+
+impl OrderShipped {
+    pub fn of(o: &SalesOrder) -> OrderShipped {
+        OrderShipped {
+            external_document_number: o.external_document_number.clone(),
+            created: o.created,
+            number: o.number.clone(),
+            anything_shipped: o.anything_shipped(),
+            fully_shipped: o.fully_shipped(),
+        }
+    }
+}
+
 /// What the ERP twin shipped, per external document number. The state comes
 /// from the first order with that number (as the order reconciliation pairs
 /// them); tracking numbers from every shipment carrying it.
 pub fn erp_fulfilments(state: &ErpState) -> Vec<ErpFulfilment> {
-    let mut tracking: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    fulfilments(state, state.orders.values().map(|o| OrderShipped::of(&o)))
+}
+
+/// [`erp_fulfilments`] from orders already read (the end of a run reads each
+/// ERP order once for both reconciliations).
+pub fn fulfilments(state: &ErpState, orders: impl Iterator<Item = OrderShipped>) -> Vec<ErpFulfilment> {
+    let mut tracking: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for s in state.shipments.values() {
         if !s.tracking_number.is_empty() {
             tracking
-                .entry(s.external_document_number.as_str())
+                .entry(s.external_document_number.clone())
                 .or_default()
                 .push(s.tracking_number.clone());
         }
     }
-    let mut first: BTreeMap<&str, &crate::twin::erp::state::SalesOrder> = BTreeMap::new();
-    for o in state.orders.values() {
-        first
-            .entry(o.external_document_number.as_str())
-            .and_modify(|f| {
+    let mut first: BTreeMap<String, OrderShipped> = BTreeMap::new();
+    for o in orders {
+        match first.get_mut(&o.external_document_number) {
+            Some(f) => {
                 if (o.created, &o.number) < (f.created, &f.number) {
                     *f = o;
                 }
-            })
-            .or_insert(o);
+            }
+            None => {
+                first.insert(o.external_document_number.clone(), o);
+            }
+        }
     }
     first
         .into_iter()
-        .filter(|(_, o)| o.anything_shipped())
+        .filter(|(_, o)| o.anything_shipped)
         .map(|(ext, o)| ErpFulfilment {
-            external_document_number: ext.to_string(),
-            fully_shipped: o.fully_shipped(),
-            tracking_numbers: tracking.remove(ext).unwrap_or_default(),
+            tracking_numbers: tracking.remove(&ext).unwrap_or_default(),
+            external_document_number: ext,
+            fully_shipped: o.fully_shipped,
         })
         .collect()
 }

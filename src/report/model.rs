@@ -218,8 +218,8 @@ pub struct Harness {
     pub scheduler_lag_p99_ms: f64,
     pub scheduler_lag_max_ms: f64,
     pub peak_rss_mib: f64,
-    /// What the Shopware twin wrote to its row file (packed rows at rest on
-    /// disk, rewritten rows' old bytes included): memory the peak RSS does
+    /// What the twins wrote to their row files (packed records at rest on
+    /// disk, rewritten records' old bytes included): memory the peak RSS does
     /// not count.
     #[serde(default)]
     pub rows_on_disk_mib: f64,

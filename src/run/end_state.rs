@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::reconcile::shipments::{ErpFulfilment, ShopDelivery};
-use crate::reconcile::{erp_orders, ErpOrder, ShopOrder};
+use crate::reconcile::shipments::{fulfilments, ErpFulfilment, OrderShipped, ShopDelivery};
+use crate::reconcile::{erp_order, ErpOrder, ShopOrder};
 use crate::twin::erp::ErpTwin;
 use crate::twin::shopware::store::Store;
 
@@ -45,20 +45,28 @@ pub(super) struct ErpEnd {
 
 impl ErpEnd {
     pub(super) fn read(erp: &ErpTwin) -> ErpEnd {
-        erp.with_state(|state| ErpEnd {
-            orders: erp_orders(state),
-            available: state
-                .items
-                .iter()
-                .filter(|(_, i)| i.item_type.as_str() == "Inventory")
-                .map(|(sku, i)| (sku.clone(), i.available()))
-                .collect(),
-            items: state
-                .items
-                .iter()
-                .map(|(number, item)| (number.clone(), item.blocked))
-                .collect(),
-            fulfilments: crate::reconcile::shipments::erp_fulfilments(state),
+        erp.with_state(|state| {
+            // Each order decoded once (most rest packed) for both reconciliations.
+            let (orders, shipped): (Vec<ErpOrder>, Vec<OrderShipped>) = state
+                .orders
+                .values()
+                .map(|o| (erp_order(&o), OrderShipped::of(&o)))
+                .unzip();
+            ErpEnd {
+                orders,
+                available: state
+                    .items
+                    .iter()
+                    .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+                    .map(|(sku, i)| (sku.clone(), i.available()))
+                    .collect(),
+                items: state
+                    .items
+                    .iter()
+                    .map(|(number, item)| (number.clone(), item.blocked))
+                    .collect(),
+                fulfilments: fulfilments(state, shipped.into_iter()),
+            }
         })
     }
 }

@@ -461,7 +461,7 @@ pub async fn execute(
             scheduler_lag_p99_ms: lag.p99_ms,
             scheduler_lag_max_ms: max_lag.as_millis() as f64,
             peak_rss_mib: peak_rss_mib(),
-            rows_on_disk_mib: shop.read().filed_bytes() as f64 / (1024.0 * 1024.0),
+            rows_on_disk_mib: (shop.read().filed_bytes() + erp.filed_bytes()) as f64 / (1024.0 * 1024.0),
             engine_tick_busy_p95_ms: busy_p95.as_secs_f64() * 1e3,
             engine_tick_busy_max_ms: busy_max.as_secs_f64() * 1e3,
             warnings,

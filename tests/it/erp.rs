@@ -656,9 +656,13 @@ async fn concurrent_order_posts_lose_nothing() {
         let shipped: i64 = snap
             .shipments
             .values()
-            .flat_map(|s| s.lines.iter())
-            .filter(|l| l.line_object_number == item.number)
-            .map(|l| l.quantity)
+            .map(|s| {
+                s.lines
+                    .iter()
+                    .filter(|l| l.line_object_number == item.number)
+                    .map(|l| l.quantity)
+                    .sum::<i64>()
+            })
             .sum();
         assert_eq!(item.reserved + shipped, 50, "every unit reserved or shipped");
     }

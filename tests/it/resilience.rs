@@ -186,10 +186,10 @@ fn assert_exactly_once_and_stock_matches(w: &World, state: &EngineState, orders:
         .iter()
         .map(|e| e.subject.clone())
         .collect();
-    let in_erp: std::collections::BTreeSet<&str> = erp
+    let in_erp: std::collections::BTreeSet<String> = erp
         .orders
         .values()
-        .map(|o| o.external_document_number.as_str())
+        .map(|o| o.external_document_number.clone())
         .collect();
     for n in orders {
         assert!(

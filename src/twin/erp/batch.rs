@@ -15,6 +15,8 @@
 //! one worker for the sum of its operations' service times; fault injection
 //! applies to single-order POSTs only.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Value};
 
 use super::errors::ODataError;
@@ -262,11 +264,11 @@ fn run_one(
                 .and_then(|ext| g.state.ext_index.get(ext))
                 .and_then(|v| v.first())
                 .and_then(|n| g.state.orders.get(n))
-                .cloned();
+                .map(Cow::into_owned);
             let posted = orders::post(g, ctx, body)?;
             if let Some(u) = undo {
                 u.push(match (posted.status, before) {
-                    (200, Some(old)) => Undo::Replaced(old),
+                    (200, Some(old)) => Undo::Replaced(Box::new(old)),
                     _ => Undo::Created(posted.number.clone()),
                 });
             }

@@ -60,6 +60,7 @@ mod pipeline;
 pub mod profile;
 pub mod routes;
 pub mod seed;
+pub mod shelf;
 mod shipments;
 pub mod state;
 pub mod totals;
@@ -200,7 +201,7 @@ impl ErpTwin {
                 .collect()
         });
 
-        let mut st = ErpState::default();
+        let mut st = ErpState::at_rest();
         let items = match &cfg.catalogue {
             Catalogue::Generated { items } => {
                 let skus: Vec<String> = (0..*items).map(seed::sku).collect();
@@ -394,6 +395,11 @@ impl ErpTwin {
 
     /// Runs `f` on the state as [`ErpTwin::snapshot`] would return it, without
     /// cloning it (the twin is locked meanwhile).
+    /// Bytes written to the twin's row file of packed documents (0 without one).
+    pub fn filed_bytes(&self) -> u64 {
+        self.lock().state.filed_bytes()
+    }
+
     pub fn with_state<R>(&self, f: impl FnOnce(&ErpState) -> R) -> R {
         let now = self.clock.now();
         let mut g = self.lock();

@@ -98,6 +98,12 @@ pub trait Queryable {
     fn field(&self, name: &str, epoch: OffsetDateTime) -> Option<Value<'_>>;
 }
 
+/// A time cut to the millisecond, as BC shows it.
+fn to_ms(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
+        .expect("a whole millisecond is a valid nanosecond")
+}
+
 /// Parsed query options.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QueryOptions {
@@ -254,7 +260,9 @@ impl QueryOptions {
                 (Value::Str(a), Literal::Str(b)) => Some((*a).cmp(b.as_str())),
                 (Value::Num(a), Literal::Num(b)) => a.partial_cmp(b),
                 (Value::Bool(a), Literal::Bool(b)) => Some(a.cmp(b)),
-                (Value::Time(a), Literal::Time(b)) => Some(a.cmp(b)),
+                // BC keeps and shows times to the millisecond: a filter on the
+                // shown time must not see the twin's microseconds.
+                (Value::Time(a), Literal::Time(b)) => Some(to_ms(*a).cmp(b)),
                 _ => None,
             };
             let Some(ord) = ord else { return false };
@@ -275,19 +283,22 @@ impl QueryOptions {
 
     /// Filters, orders and pages `all`; returns the page and the `$skip` of the
     /// next page if more match.
-    pub fn page<'a, T: Queryable>(
+    ///
+    /// Entities come as anything that derefs to one: references to decoded
+    /// records, or records decoded for the page (see [`super::shelf`]).
+    pub fn page<T: Queryable, R: std::ops::Deref<Target = T>>(
         &self,
-        all: impl Iterator<Item = &'a T>,
+        all: impl Iterator<Item = R>,
         epoch: OffsetDateTime,
         max_page: usize,
-    ) -> (Vec<&'a T>, Option<usize>) {
+    ) -> (Vec<R>, Option<usize>) {
         let wanted = self.top.unwrap_or(usize::MAX);
         let take = wanted.min(max_page);
         // Without $orderby the collection's own order (by number) holds, so only
         // the page and one more are collected, not every match.
-        let mut page: Vec<&T> = match &self.orderby {
+        let mut page: Vec<R> = match &self.orderby {
             Some((field, desc)) => {
-                let mut hits: Vec<&T> = all.filter(|e| self.matches(*e, epoch)).collect();
+                let mut hits: Vec<R> = all.filter(|e| self.matches(&**e, epoch)).collect();
                 hits.sort_by(|a, b| {
                     let o = cmp_values(a.field(field, epoch), b.field(field, epoch));
                     if *desc {
@@ -299,7 +310,7 @@ impl QueryOptions {
                 hits.into_iter().skip(self.skip).take(take.saturating_add(1)).collect()
             }
             None => all
-                .filter(|e| self.matches(*e, epoch))
+                .filter(|e| self.matches(&**e, epoch))
                 .skip(self.skip)
                 .take(take.saturating_add(1))
                 .collect(),

@@ -8,6 +8,8 @@
 //! sent by the client are ignored. What happens to a second order with the same
 //! `externalDocumentNumber` depends on [`ExternalRefMode`].
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::errors::ODataError;
@@ -192,7 +194,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
                 "A customerNumber or a customerID must be provided.",
             )
         })?
-        .clone();
+        .into_owned();
 
     let mut texts = Vec::new();
     for (k, limit) in HEADER_TEXT {
@@ -279,7 +281,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
     let line_count = lines.len() as u64;
     let (status, number) = match replace {
         Some(number) => {
-            let Some(old) = inner.state.orders.get(&number).cloned() else {
+            let Some(old) = inner.state.orders.get(&number).map(Cow::into_owned) else {
                 return Err(ODataError::record_not_found("Sales Header", &number));
             };
             release(inner, &old);
@@ -295,7 +297,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
                 total_tax: doc.total_tax,
                 total_including_tax: doc.total_including_tax,
                 last_modified: ctx.at,
-                ..*old
+                ..old
             };
             reserve(inner, &order);
             ctx.log.record(

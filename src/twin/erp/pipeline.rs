@@ -390,7 +390,11 @@ impl ErpTwin {
                     }
                     _ => {}
                 }
-                let order = &g.state.orders[&posted.number];
+                let order = g
+                    .state
+                    .orders
+                    .get(&posted.number)
+                    .expect("a posted order is on the shelf");
                 let v = order.to_json(self.epoch(), opts.expands("salesOrderLines"));
                 self.stats.count(label, posted.status, posted.lines);
                 TwinResponse::json_typed(
@@ -403,7 +407,12 @@ impl ErpTwin {
             }
             Resource::Customers => match customers::post(g, &ctx, &body) {
                 Ok(number) => {
-                    let v = g.state.customers[&number].to_json(self.epoch());
+                    let v = g
+                        .state
+                        .customers
+                        .get(&number)
+                        .expect("a posted customer is on the shelf")
+                        .to_json(self.epoch());
                     self.stats.count(label, 201, 1);
                     TwinResponse::json_typed(
                         201,

@@ -18,8 +18,9 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::errors::ODataError;
-use super::odata::{QueryOptions, Queryable};
+use super::odata::{Literal, Op, QueryOptions, Queryable};
 use super::state::ErpState;
+use crate::clock::SimTime;
 
 /// What a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,11 +225,11 @@ impl ReadCtx<'_> {
 }
 
 /// A list answer: `{"@odata.context", "value": [...], "@odata.nextLink"?}`.
-fn list<'a, T: Queryable + 'a>(
+fn list<T: Queryable, R: std::ops::Deref<Target = T>>(
     ctx: &ReadCtx<'_>,
     opts: &QueryOptions,
     set: &str,
-    all: impl Iterator<Item = &'a T>,
+    all: impl Iterator<Item = R>,
     render: impl Fn(&T) -> Value,
 ) -> Result<ReadAnswer, ODataError> {
     opts.check::<T>()?;
@@ -247,7 +248,7 @@ fn list<'a, T: Queryable + 'a>(
         if i > 0 {
             out.push(b',');
         }
-        write(&mut out, &opts.apply_select(render(e)));
+        write(&mut out, &opts.apply_select(render(&e)));
     }
     out.extend_from_slice(b"]}");
     Ok(ReadAnswer {
@@ -283,6 +284,20 @@ fn check_expand(opts: &QueryOptions, allowed: &[&str], type_name: &str) -> Resul
         }
     }
     Ok(())
+}
+
+/// The latest instant a `lastModifiedDateTime` filter (`ge`, `gt` or `eq`)
+/// needs a shipment to be posted at or after, to the microsecond below; no
+/// such filter, `None`. The filter itself still decides each candidate.
+fn posted_since(opts: &QueryOptions, epoch: time::OffsetDateTime) -> Option<SimTime> {
+    opts.filter
+        .iter()
+        .filter(|c| c.field == "lastModifiedDateTime" && matches!(c.op, Op::Ge | Op::Gt | Op::Eq))
+        .filter_map(|c| match &c.value {
+            Literal::Time(t) => Some(SimTime((*t - epoch).whole_microseconds().max(0) as u64)),
+            _ => None,
+        })
+        .max()
 }
 
 /// Serves a GET on `r`.
@@ -353,19 +368,15 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
                     ctx,
                     opts,
                     "salesOrders",
-                    hits.iter().filter_map(|n| state.orders.get(n).map(|o| &**o)),
+                    hits.iter().filter_map(|n| state.orders.get(n)),
                     |o| o.to_json(epoch, lines),
                 )
             } else if let Some(n) = eq_value(opts, "number") {
-                list(
-                    ctx,
-                    opts,
-                    "salesOrders",
-                    state.orders.get(n).map(|o| &**o).into_iter(),
-                    |o| o.to_json(epoch, lines),
-                )
+                list(ctx, opts, "salesOrders", state.orders.get(n).into_iter(), |o| {
+                    o.to_json(epoch, lines)
+                })
             } else {
-                list(ctx, opts, "salesOrders", state.orders.values().map(|o| &**o), |o| {
+                list(ctx, opts, "salesOrders", state.orders.values(), |o| {
                     o.to_json(epoch, lines)
                 })
             }
@@ -400,13 +411,23 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Shipments => {
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;
             let lines = opts.expands("salesShipmentLines");
-            list(
-                ctx,
-                opts,
-                "salesShipments",
-                state.shipments.values().map(|s| &**s),
-                |s| s.to_json(epoch, lines),
-            )
+            // The fulfilment poll's `lastModifiedDateTime ge …` reads the
+            // shipments posted since, off the index, not every shipment.
+            match posted_since(opts, epoch) {
+                Some(since) => list(
+                    ctx,
+                    opts,
+                    "salesShipments",
+                    state
+                        .shipments_posted_since(since)
+                        .into_iter()
+                        .filter_map(|n| state.shipments.get(n)),
+                    |s| s.to_json(epoch, lines),
+                ),
+                None => list(ctx, opts, "salesShipments", state.shipments.values(), |s| {
+                    s.to_json(epoch, lines)
+                }),
+            }
         }
         Resource::Shipment(id) => {
             check_expand(opts, &["salesShipmentLines"], "Microsoft.NAV.salesShipment")?;

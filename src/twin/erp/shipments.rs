@@ -7,6 +7,7 @@
 //! number, on hand and reservations reduced, and `ErpShipmentPosted` and
 //! `ErpStockMoved` observations stamped with the due time.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::fulfilment::{Part, Scheduled};
@@ -84,7 +85,7 @@ impl ErpTwin {
         let mut moves = Vec::new();
         {
             let Inner { state, ids, .. } = &mut *g;
-            let Some(order) = state.orders.get_mut(&order_number) else {
+            let Some(mut order) = state.orders.get(&order_number).map(Cow::into_owned) else {
                 return false;
             };
             for (seq, (i, q)) in ship.iter().enumerate() {
@@ -138,6 +139,7 @@ impl ErpTwin {
                 },
             );
             state.insert_shipment(shipment);
+            state.orders.insert(order_number, order);
         }
         for (sku, before, after) in moves {
             self.log.record(

@@ -7,7 +7,8 @@
 //! Everything here is plain data (`Serialize`), which is also what
 //! [`super::ErpTwin::snapshot`] hands to reconciliation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
@@ -18,8 +19,10 @@ use time::OffsetDateTime;
 use super::fields::TextFields;
 use super::guid::Guid;
 use super::odata::{Kind, Queryable, Value};
+use super::shelf::Shelf;
 use super::totals::{cents_json, percent_json, unit_price_json};
 use crate::clock::SimTime;
+use crate::twin::at_rest::RowFile;
 
 /// Item type as Business Central names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,17 +260,16 @@ impl Ids {
     }
 }
 
-/// All records of the twin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// All records of the twin. Items and G/L accounts stay decoded (a
+/// catalogue's worth, changed by every stock move); documents, which pile up
+/// over a day, sit on [`Shelf`]s.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ErpState {
     pub items: BTreeMap<String, Item>,
-    pub customers: BTreeMap<String, Customer>,
+    pub customers: Shelf<Customer>,
     pub accounts: BTreeMap<String, GlAccount>,
-    /// Boxed: a B-tree node holds 11 entries and, filled in number order,
-    /// stays about half full; boxing keeps the slack to a pointer per slot
-    /// instead of a whole record.
-    pub orders: BTreeMap<String, Box<SalesOrder>>,
-    pub shipments: BTreeMap<String, Box<Shipment>>,
+    pub orders: Shelf<SalesOrder>,
+    pub shipments: Shelf<Shipment>,
     /// Item id → number, order id → number, … for `({id})` lookups.
     #[serde(skip)]
     pub item_ids: BTreeMap<Guid, String>,
@@ -283,9 +285,56 @@ pub struct ErpState {
     /// External document number → order numbers with it (oldest first).
     #[serde(skip)]
     pub ext_index: BTreeMap<String, Vec<String>>,
+    /// (posting instant, number) of every shipment: the fulfilment poll asks
+    /// for shipments posted since its watermark.
+    #[serde(skip)]
+    pub shipments_posted: BTreeSet<(SimTime, Box<str>)>,
+    /// Where packed documents rest (none: on the heap).
+    #[serde(skip)]
+    file: Option<Arc<RowFile>>,
+}
+
+/// Equal records (the indexes follow from them; where documents rest does not matter).
+impl PartialEq for ErpState {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+            && self.customers == other.customers
+            && self.accounts == other.accounts
+            && self.orders == other.orders
+            && self.shipments == other.shipments
+    }
 }
 
 impl ErpState {
+    /// An empty state whose packed documents rest in a row file of its own
+    /// when the system's temporary directory takes one (on the heap otherwise).
+    pub fn at_rest() -> Self {
+        let file = RowFile::create().ok().map(Arc::new);
+        ErpState {
+            customers: Shelf::new(file.clone()),
+            orders: Shelf::new(file.clone()),
+            shipments: Shelf::new(file.clone()),
+            file,
+            ..ErpState::default()
+        }
+    }
+
+    /// Bytes written to the row file (0 without one).
+    pub fn filed_bytes(&self) -> u64 {
+        self.file.as_ref().map_or(0, |f| f.len())
+    }
+
+    /// Numbers of shipments posted at or after `since`, in number order.
+    pub fn shipments_posted_since(&self, since: SimTime) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .shipments_posted
+            .range((since, Box::<str>::from(""))..)
+            .map(|(_, n)| &**n)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     pub fn insert_item(&mut self, item: Item) {
         self.item_ids.insert(item.id, item.number.clone());
         self.items.insert(item.number.clone(), item);
@@ -310,12 +359,12 @@ impl ErpState {
                 v.push(o.number.clone());
             }
         }
-        self.orders.insert(o.number.clone(), Box::new(o));
+        self.orders.insert(o.number.clone(), o);
     }
 
     /// Removes an order and its index entries (a rolled-back batch).
     pub fn remove_order(&mut self, number: &str) -> Option<SalesOrder> {
-        let o = *self.orders.remove(number)?;
+        let o = self.orders.remove(number)?;
         self.order_ids.remove(&*o.id);
         if let Some(v) = self.ext_index.get_mut(&o.external_document_number) {
             v.retain(|n| n != number);
@@ -344,7 +393,8 @@ impl ErpState {
 
     pub fn insert_shipment(&mut self, s: Shipment) {
         self.shipment_ids.insert(s.id, s.number.clone());
-        self.shipments.insert(s.number.clone(), Box::new(s));
+        self.shipments_posted.insert((s.posted, s.number.as_str().into()));
+        self.shipments.insert(s.number.clone(), s);
     }
 }
 

@@ -383,6 +383,67 @@ fn split_shipments_and_backorders_without_negative_stock() {
     assert_eq!(snap.items["SW10004"].inventory, 8);
 }
 
+/// Enough orders that most rest packed on the shelf: they still ship, and the
+/// fulfilment poll's `lastModifiedDateTime ge|gt` read (served off the
+/// posting index) gives what filtering every shipment gives.
+#[test]
+fn shipments_since_a_watermark_match_a_full_scan_with_documents_at_rest() {
+    let mut p = bc();
+    p.fulfilment.partial_share = 0.0;
+    let (t, clock) = twin_with(p, 1000.0);
+    for i in 0..400 {
+        let body = order(
+            &format!("REST-{i}"),
+            json!([{"lineObjectNumber": "SW10005", "quantity": 1}]),
+        );
+        assert_eq!(post(&t, &token(&t), "/salesOrders", &body).0, 201);
+        if i % 40 == 39 {
+            clock.advance(Duration::from_secs(3600));
+            t.tick();
+        }
+    }
+    clock.advance(Duration::from_secs(10 * 24 * 3600));
+    t.tick();
+    let snap = t.snapshot();
+    assert_eq!(snap.shipments.len(), 400);
+    assert!(snap.orders.values().all(|o| o.fully_shipped()));
+    let shelf = t.with_state(|s| format!("{:?}", s.orders));
+    assert!(
+        shelf.starts_with("Shelf(400 documents") && !shelf.contains(" 400 decoded"),
+        "{shelf}"
+    );
+
+    let tok = token(&t);
+    let (_, all) = get(&t, &tok, "/salesShipments");
+    let all = all["value"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 400);
+    let stamp = |s: &Value| s["lastModifiedDateTime"].as_str().unwrap().to_string();
+    let mut stamps: Vec<String> = all.iter().map(stamp).collect();
+    stamps.sort();
+    for w in [
+        &stamps[0],
+        &stamps[133],
+        &stamps[399],
+        &"2030-01-01T00:00:00.000Z".to_string(),
+    ] {
+        for (op, keep) in [("ge", std::cmp::Ordering::Less), ("gt", std::cmp::Ordering::Equal)] {
+            let want: Vec<&Value> = all
+                .iter()
+                .filter(|s| stamp(s).as_str().cmp(w.as_str()) > keep)
+                .map(|s| &s["number"])
+                .collect();
+            let (status, got) = get(
+                &t,
+                &tok,
+                &format!("/salesShipments?$filter=lastModifiedDateTime%20{op}%20{w}"),
+            );
+            assert_eq!(status, 200);
+            let got: Vec<&Value> = got["value"].as_array().unwrap().iter().map(|s| &s["number"]).collect();
+            assert_eq!(got, want, "{op} {w}");
+        }
+    }
+}
+
 #[test]
 fn stock_moves_are_observed_and_bump_last_modified() {
     let (t, clock) = twin_with(bc(), 1000.0);
