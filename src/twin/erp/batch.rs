@@ -261,8 +261,7 @@ fn run_one(
             let before = body
                 .get("externalDocumentNumber")
                 .and_then(Value::as_str)
-                .and_then(|ext| g.state.ext_index.get(ext))
-                .and_then(|v| v.first())
+                .and_then(|ext| g.state.ext_index.first(ext))
                 .and_then(|n| g.state.orders.get(n))
                 .map(Cow::into_owned);
             let posted = orders::post(g, ctx, body)?;

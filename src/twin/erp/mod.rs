@@ -53,6 +53,7 @@ pub mod errors;
 pub mod fields;
 pub mod fulfilment;
 pub mod guid;
+pub mod index;
 pub mod odata;
 mod orders;
 mod payload;
@@ -398,6 +399,15 @@ impl ErpTwin {
     /// Bytes written to the twin's row file of packed documents (0 without one).
     pub fn filed_bytes(&self) -> u64 {
         self.lock().state.filed_bytes()
+    }
+
+    /// Takes the twin's records out (shipments due by now posted first),
+    /// leaving it empty: the end of a run reads them once and frees them.
+    pub fn take_state(&self) -> ErpState {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        self.post_due(&mut g, now);
+        std::mem::take(&mut g.state)
     }
 
     pub fn with_state<R>(&self, f: impl FnOnce(&ErpState) -> R) -> R {

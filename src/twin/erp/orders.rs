@@ -170,31 +170,32 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
     // Customer: by id or number; one of them is required.
     let customer_id = b.text("customerId", 36, "Sell-to Customer Id")?;
     let customer_number = b.text("customerNumber", 20, "Sell-to Customer No.")?;
-    let customer =
-        match (&customer_id, &customer_number) {
-            (Some(id), _) if !id.is_empty() => {
-                let number =
-                    inner.state.customer_ids.get(id.as_str()).cloned().ok_or_else(|| {
-                        ODataError::table_relation("Sell-to Customer Id", "Sales Header", id, "Customer")
-                    })?;
-                inner.state.customers.get(&number)
-            }
-            (_, Some(n)) if !n.is_empty() => {
-                Some(
-                    inner.state.customers.get(n.as_str()).ok_or_else(|| {
-                        ODataError::table_relation("Sell-to Customer No.", "Sales Header", n, "Customer")
-                    })?,
-                )
-            }
-            _ => None,
+    let customer = match (&customer_id, &customer_number) {
+        (Some(id), _) if !id.is_empty() => {
+            let number = inner
+                .state
+                .customer_ids
+                .get(id.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| ODataError::table_relation("Sell-to Customer Id", "Sales Header", id, "Customer"))?;
+            inner.state.customers.get(&number)
         }
-        .ok_or_else(|| {
-            ODataError::new(
-                "Application_DialogException",
-                "A customerNumber or a customerID must be provided.",
-            )
-        })?
-        .into_owned();
+        (_, Some(n)) if !n.is_empty() => Some(
+            inner
+                .state
+                .customers
+                .get(n.as_str())
+                .ok_or_else(|| ODataError::table_relation("Sell-to Customer No.", "Sales Header", n, "Customer"))?,
+        ),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        ODataError::new(
+            "Application_DialogException",
+            "A customerNumber or a customerID must be provided.",
+        )
+    })?
+    .into_owned();
 
     let mut texts = Vec::new();
     for (k, limit) in HEADER_TEXT {
@@ -253,7 +254,7 @@ fn post_inner(inner: &mut Inner, ctx: &Ctx<'_>, body: &Value) -> Result<Posted, 
     let existing = if ext.is_empty() {
         None
     } else {
-        inner.state.ext_index.get(&ext).and_then(|v| v.first()).cloned()
+        inner.state.ext_index.first(&ext).map(str::to_string)
     };
     let mode = ctx.profile.orders.external_document_number;
     let replace = match (mode, &existing) {
@@ -442,7 +443,7 @@ fn parse_line(inner: &mut Inner, ctx: &Ctx<'_>, raw: &Value, index: usize) -> Re
                     .state
                     .item_ids
                     .get(id.as_str())
-                    .cloned()
+                    .map(str::to_string)
                     .ok_or_else(|| ODataError::table_relation("Item Id", "Sales Line", id, "Item"))?,
                 (None, None) => {
                     return Err(ODataError::new(

@@ -331,11 +331,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
         Resource::Customers => {
             check_expand(opts, &[], "Microsoft.NAV.customer")?;
             if let Some(email) = eq_value(opts, "email") {
-                let hits = state
-                    .customer_emails
-                    .get(&email.to_lowercase())
-                    .cloned()
-                    .unwrap_or_default();
+                let hits = state.customer_emails.get(&email.to_lowercase());
                 list(
                     ctx,
                     opts,
@@ -363,7 +359,7 @@ pub fn read(state: &ErpState, r: &Resource, opts: &QueryOptions, ctx: &ReadCtx<'
             check_expand(opts, &["salesOrderLines"], "Microsoft.NAV.salesOrder")?;
             let lines = opts.expands("salesOrderLines");
             if let Some(ext) = eq_value(opts, "externalDocumentNumber") {
-                let hits = state.ext_index.get(ext).cloned().unwrap_or_default();
+                let hits = state.ext_index.get(ext);
                 list(
                     ctx,
                     opts,

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use super::fields::TextFields;
 use super::guid::Guid;
+use super::index::{IdIndex, Lookup};
 use super::odata::{Kind, Queryable, Value};
 use super::shelf::Shelf;
 use super::totals::{cents_json, percent_json, unit_price_json};
@@ -272,19 +273,19 @@ pub struct ErpState {
     pub shipments: Shelf<Shipment>,
     /// Item id → number, order id → number, … for `({id})` lookups.
     #[serde(skip)]
-    pub item_ids: BTreeMap<Guid, String>,
+    pub item_ids: IdIndex,
     #[serde(skip)]
-    pub customer_ids: BTreeMap<Guid, String>,
+    pub customer_ids: IdIndex,
     #[serde(skip)]
-    pub order_ids: BTreeMap<Guid, String>,
+    pub order_ids: IdIndex,
     #[serde(skip)]
-    pub shipment_ids: BTreeMap<Guid, String>,
+    pub shipment_ids: IdIndex,
     /// Lowercased e-mail → customer numbers with it.
     #[serde(skip)]
-    pub customer_emails: BTreeMap<String, Vec<String>>,
+    pub customer_emails: Lookup,
     /// External document number → order numbers with it (oldest first).
     #[serde(skip)]
-    pub ext_index: BTreeMap<String, Vec<String>>,
+    pub ext_index: Lookup,
     /// (posting instant, number) of every shipment: the fulfilment poll asks
     /// for shipments posted since its watermark.
     #[serde(skip)]
@@ -336,28 +337,22 @@ impl ErpState {
     }
 
     pub fn insert_item(&mut self, item: Item) {
-        self.item_ids.insert(item.id, item.number.clone());
+        self.item_ids.insert(item.id, &item.number);
         self.items.insert(item.number.clone(), item);
     }
 
     pub fn insert_customer(&mut self, c: Customer) {
-        self.customer_ids.insert(c.id, c.number.clone());
+        self.customer_ids.insert(c.id, &c.number);
         if let Some(e) = &c.email {
-            let v = self.customer_emails.entry(e.to_lowercase()).or_default();
-            if !v.contains(&c.number) {
-                v.push(c.number.clone());
-            }
+            self.customer_emails.add(&e.to_lowercase(), &c.number);
         }
         self.customers.insert(c.number.clone(), c);
     }
 
     pub fn insert_order(&mut self, o: SalesOrder) {
-        self.order_ids.insert(o.id, o.number.clone());
+        self.order_ids.insert(o.id, &o.number);
         if !o.external_document_number.is_empty() {
-            let v = self.ext_index.entry(o.external_document_number.clone()).or_default();
-            if !v.contains(&o.number) {
-                v.push(o.number.clone());
-            }
+            self.ext_index.add(&o.external_document_number, &o.number);
         }
         self.orders.insert(o.number.clone(), o);
     }
@@ -365,34 +360,23 @@ impl ErpState {
     /// Removes an order and its index entries (a rolled-back batch).
     pub fn remove_order(&mut self, number: &str) -> Option<SalesOrder> {
         let o = self.orders.remove(number)?;
-        self.order_ids.remove(&*o.id);
-        if let Some(v) = self.ext_index.get_mut(&o.external_document_number) {
-            v.retain(|n| n != number);
-            if v.is_empty() {
-                self.ext_index.remove(&o.external_document_number);
-            }
-        }
+        self.order_ids.remove(&o.id);
+        self.ext_index.remove(&o.external_document_number, number);
         Some(o)
     }
 
     /// Removes a customer and its index entries (a rolled-back batch).
     pub fn remove_customer(&mut self, number: &str) -> Option<Customer> {
         let c = self.customers.remove(number)?;
-        self.customer_ids.remove(&*c.id);
+        self.customer_ids.remove(&c.id);
         if let Some(e) = &c.email {
-            let key = e.to_lowercase();
-            if let Some(v) = self.customer_emails.get_mut(&key) {
-                v.retain(|n| n != number);
-                if v.is_empty() {
-                    self.customer_emails.remove(&key);
-                }
-            }
+            self.customer_emails.remove(&e.to_lowercase(), number);
         }
         Some(c)
     }
 
     pub fn insert_shipment(&mut self, s: Shipment) {
-        self.shipment_ids.insert(s.id, s.number.clone());
+        self.shipment_ids.insert(s.id, &s.number);
         self.shipments_posted.insert((s.posted, s.number.as_str().into()));
         self.shipments.insert(s.number.clone(), s);
     }
