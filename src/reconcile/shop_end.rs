@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::shipments::ShopDelivery;
 use super::{rate_key, Rates, ShopOrder};
+use crate::twin::shopware::packed::Key;
 use crate::twin::shopware::states;
 use crate::twin::shopware::store::Store;
 
@@ -77,10 +78,10 @@ struct DeliveryRow {
 }
 
 /// Product id → product number, off the unique product-number index (no row read).
-fn product_numbers(store: &Store) -> HashMap<String, String> {
+fn product_numbers(store: &Store) -> HashMap<Key, String> {
     store
         .product_numbers()
-        .map(|(number, id)| (id, number.to_string()))
+        .map(|(number, id)| (Key::new(&id), number.to_string()))
         .collect()
 }
 
@@ -97,18 +98,18 @@ pub fn shop_stock(store: &Store) -> BTreeMap<String, i64> {
 
 /// Per order id: its line-item count and its product lines' (SKU, units),
 /// both in line-item id order (an unknown product reads as SKU "").
-fn order_lines(store: &Store) -> HashMap<String, (usize, Vec<(String, i64)>)> {
+fn order_lines(store: &Store) -> HashMap<Key, (usize, Vec<(String, i64)>)> {
     let numbers = product_numbers(store);
-    let mut out: HashMap<String, (usize, Vec<(String, i64)>)> = HashMap::new();
+    let mut out: HashMap<Key, (usize, Vec<(String, i64)>)> = HashMap::new();
     for li in store.scan::<LineItemRow>("order_line_item") {
         let Some(order_id) = text(&li.order_id) else { continue };
-        let entry = out.entry(order_id.to_string()).or_default();
+        let entry = out.entry(Key::new(order_id)).or_default();
         entry.0 += 1;
         if text(&li.kind) != Some("product") {
             continue;
         }
         if let Some(pid) = text(&li.product_id) {
-            let sku = numbers.get(pid).cloned().unwrap_or_default();
+            let sku = numbers.get(&Key::new(pid)).cloned().unwrap_or_default();
             entry
                 .1
                 .push((sku, li.quantity.as_ref().and_then(Value::as_i64).unwrap_or(0)));
@@ -118,21 +119,21 @@ fn order_lines(store: &Store) -> HashMap<String, (usize, Vec<(String, i64)>)> {
 }
 
 /// Per order id: the e-mail and guest flag of its first order customer (by id).
-fn order_customers(store: &Store) -> HashMap<String, (String, bool)> {
-    let guests: HashMap<String, bool> = store
+fn order_customers(store: &Store) -> HashMap<Key, (String, bool)> {
+    let guests: HashMap<Key, bool> = store
         .scan::<CustomerRow>("customer")
         .filter_map(|c| {
             let guest = c.guest.as_ref().and_then(Value::as_bool).unwrap_or(false);
-            Some((text(&c.id)?.to_string(), guest))
+            Some((Key::new(text(&c.id)?), guest))
         })
         .collect();
     let mut out = HashMap::new();
     for oc in store.scan::<OrderCustomerRow>("order_customer") {
         let Some(order_id) = text(&oc.order_id) else { continue };
-        out.entry(order_id.to_string()).or_insert_with(|| {
+        out.entry(Key::new(order_id)).or_insert_with(|| {
             let email = text(&oc.email).unwrap_or_default().to_string();
             let guest = text(&oc.customer_id)
-                .and_then(|c| guests.get(c).copied())
+                .and_then(|c| guests.get(&Key::new(c)).copied())
                 .unwrap_or(false);
             (email, guest)
         });
@@ -143,7 +144,7 @@ fn order_customers(store: &Store) -> HashMap<String, (String, bool)> {
 /// An order row's own fields as reconciliation keeps them (its id, and the
 /// order without its customer and lines), read as the row is scanned: the
 /// row's `price` JSON is dropped at once instead of held for every order.
-fn own_fields(o: OrderRow, cancelled_id: &str) -> (String, ShopOrder) {
+fn own_fields(o: OrderRow, cancelled_id: &str) -> (Key, ShopOrder) {
     let f = |v: &Field| v.as_ref().and_then(Value::as_f64).unwrap_or(0.0);
     let mut taxes = Rates::default();
     for t in o
@@ -168,7 +169,7 @@ fn own_fields(o: OrderRow, cancelled_id: &str) -> (String, ShopOrder) {
         email: String::new(),
         units: Vec::new(),
     };
-    (text(&o.id).unwrap_or_default().to_string(), order)
+    (Key::new(text(&o.id).unwrap_or_default()), order)
 }
 
 /// Orders out of the Shopware twin's store, in id order.
@@ -190,7 +191,7 @@ pub fn orders_and_deliveries(store: &Store) -> (Vec<ShopOrder>, Vec<ShopDelivery
     let (mut lines, (mut customers, mut deliveries), orders) = std::thread::scope(|s| {
         let lines = s.spawn(|| order_lines(store));
         let customers = s.spawn(|| (order_customers(store), first_deliveries(store)));
-        let orders: Vec<(String, ShopOrder)> = store
+        let orders: Vec<(Key, ShopOrder)> = store
             .scan::<OrderRow>("order")
             .map(|o| own_fields(o, &cancelled_id))
             .collect();
@@ -218,12 +219,13 @@ pub fn orders_and_deliveries(store: &Store) -> (Vec<ShopOrder>, Vec<ShopDelivery
 }
 
 /// Per order id, its first delivery (by id), without the order's number and state.
-fn first_deliveries(store: &Store) -> HashMap<String, ShopDelivery> {
+fn first_deliveries(store: &Store) -> HashMap<Key, ShopDelivery> {
     let mut names: HashMap<String, String> = HashMap::new();
-    let mut first: HashMap<String, ShopDelivery> = HashMap::new();
+    let mut first: HashMap<Key, ShopDelivery> = HashMap::new();
     for d in store.scan::<DeliveryRow>("order_delivery") {
         let Some(order_id) = text(&d.order_id) else { continue };
-        if first.contains_key(order_id) {
+        let order_id = Key::new(order_id);
+        if first.contains_key(&order_id) {
             continue;
         }
         let state = match text(&d.state_id) {
@@ -240,7 +242,7 @@ fn first_deliveries(store: &Store) -> HashMap<String, ShopDelivery> {
             .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         first.insert(
-            order_id.to_string(),
+            order_id,
             ShopDelivery {
                 order_number: String::new(),
                 state,

@@ -1,14 +1,14 @@
 //! What the end of a run reads out of the twins for reconciliation: the
 //! Shopware twin's orders, deliveries, stale closeouts and stock, and the ERP
-//! twin's orders, available stock, items and fulfilments. Both are read in
-//! place (a peak day's state would take hundreds of MB to clone), and
-//! [`super::orchestrate`] reads them while it measures.
+//! twin's orders, available stock, items and fulfilments. Both are read from
+//! the records [`super::orchestrate`] takes out of the twins (a peak day's
+//! state would take hundreds of MB to clone), while it measures.
 
 use std::collections::BTreeMap;
 
 use crate::reconcile::shipments::{fulfilments, ErpFulfilment, OrderShipped, ShopDelivery};
 use crate::reconcile::{erp_order, ErpOrder, ShopOrder};
-use crate::twin::erp::ErpTwin;
+use crate::twin::erp::ErpState;
 use crate::twin::shopware::store::Store;
 
 /// What the end of a run reads out of the Shopware twin.
@@ -32,8 +32,7 @@ impl ShopEnd {
     }
 }
 
-/// What the end of a run reads out of the ERP twin, in place: a peak day's
-/// state would take hundreds of MB to clone.
+/// What the end of a run reads out of the ERP twin's records.
 pub(super) struct ErpEnd {
     pub(super) orders: Vec<ErpOrder>,
     /// Available stock per inventory item.
@@ -44,29 +43,27 @@ pub(super) struct ErpEnd {
 }
 
 impl ErpEnd {
-    pub(super) fn read(erp: &ErpTwin) -> ErpEnd {
-        erp.with_state(|state| {
-            // Each order decoded once (most rest packed) for both reconciliations.
-            let (orders, shipped): (Vec<ErpOrder>, Vec<OrderShipped>) = state
-                .orders
-                .values()
-                .map(|o| (erp_order(&o), OrderShipped::of(&o)))
-                .unzip();
-            ErpEnd {
-                orders,
-                available: state
-                    .items
-                    .iter()
-                    .filter(|(_, i)| i.item_type.as_str() == "Inventory")
-                    .map(|(sku, i)| (sku.clone(), i.available()))
-                    .collect(),
-                items: state
-                    .items
-                    .iter()
-                    .map(|(number, item)| (number.clone(), item.blocked))
-                    .collect(),
-                fulfilments: fulfilments(state, shipped.into_iter()),
-            }
-        })
+    pub(super) fn read(state: &ErpState) -> ErpEnd {
+        // Each order decoded once (most rest packed) for both reconciliations.
+        let (orders, shipped): (Vec<ErpOrder>, Vec<OrderShipped>) = state
+            .orders
+            .values()
+            .map(|o| (erp_order(&o), OrderShipped::of(&o)))
+            .unzip();
+        ErpEnd {
+            orders,
+            available: state
+                .items
+                .iter()
+                .filter(|(_, i)| i.item_type.as_str() == "Inventory")
+                .map(|(sku, i)| (sku.clone(), i.available()))
+                .collect(),
+            items: state
+                .items
+                .iter()
+                .map(|(number, item)| (number.clone(), item.blocked))
+                .collect(),
+            fulfilments: fulfilments(state, shipped.into_iter()),
+        }
     }
 }

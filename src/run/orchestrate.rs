@@ -274,14 +274,22 @@ pub async fn execute(
     let run_end = clock.now();
     let wall = wall_start.elapsed();
 
+    // The run is over: no new connections to the twins.
+    shop_server.shutdown().await;
+    erp_server.shutdown().await;
+    let rows_on_disk = shop.read().filed_bytes() + erp.filed_bytes();
+
     // Measure at the twins, and read both twins' end states, at the same
     // time: the three are independent, and on a peak day each takes seconds.
+    // Each twin's records are taken out of it, read, and freed as soon as
+    // they are read, so reconciliation's maps reuse their memory instead of
+    // adding to the run's peak.
     let obs = log.take();
     let ((measured, resurrected), shop_end, erp_end) = std::thread::scope(|s| {
         let resurrecting = s.spawn(|| crate::measure::resurrected_units(&obs, &driver.initial_sellable).0);
         let measuring = s.spawn(|| measure(&obs, run_end, setup.interval, &driver.initial_sellable));
-        let shop_reading = s.spawn(|| ShopEnd::read(&shop.read()));
-        let erp_end = ErpEnd::read(&erp);
+        let shop_reading = s.spawn(|| ShopEnd::read(&shop.take_store()));
+        let erp_end = ErpEnd::read(&erp.take_state());
         (
             (
                 measuring.join().expect("measuring does not panic"),
@@ -461,7 +469,7 @@ pub async fn execute(
             scheduler_lag_p99_ms: lag.p99_ms,
             scheduler_lag_max_ms: max_lag.as_millis() as f64,
             peak_rss_mib: peak_rss_mib(),
-            rows_on_disk_mib: (shop.read().filed_bytes() + erp.filed_bytes()) as f64 / (1024.0 * 1024.0),
+            rows_on_disk_mib: rows_on_disk as f64 / (1024.0 * 1024.0),
             engine_tick_busy_p95_ms: busy_p95.as_secs_f64() * 1e3,
             engine_tick_busy_max_ms: busy_max.as_secs_f64() * 1e3,
             warnings,
@@ -482,8 +490,6 @@ pub async fn execute(
         erp_items: Some(&erp_items),
         stale_closeouts: Some(&stale_closeouts),
     });
-    shop_server.shutdown().await;
-    erp_server.shutdown().await;
     let stats = std::mem::take(&mut driver.stats);
     // Freeing a peak day's twins takes seconds; the report does not wait for it.
     let _ = std::thread::Builder::new()

@@ -154,6 +154,12 @@ impl ShopwareTwin {
         self.store.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes the twin's data out, leaving an empty store: the end of a run
+    /// reads a peak day's rows once and frees them.
+    pub fn take_store(&self) -> Store {
+        std::mem::replace(&mut *self.write(), Store::new())
+    }
+
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Store> {
         self.store.write().unwrap_or_else(|p| p.into_inner())
     }
