@@ -15,6 +15,7 @@ pub mod checkout;
 pub mod cli;
 pub mod criteria;
 pub mod errors;
+pub mod fk;
 pub mod packed;
 pub mod pricing;
 pub mod profile;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::fk::FkSet;
 use super::packed::{Codec, Key, Packed, RowFile, DICT_ROWS};
 
 pub use super::packed::Row;
@@ -236,7 +237,7 @@ pub fn url_name(entity: &str) -> String {
 struct Table {
     rows: BTreeMap<Key, Packed>,
     /// fk field -> (fk value, id)
-    fk: BTreeMap<&'static str, BTreeSet<(Key, Key)>>,
+    fk: BTreeMap<&'static str, FkSet>,
     codec: Codec,
     /// Rows written most recently, oldest first: they stay decoded until
     /// [`FRESH_ROWS`] newer writes push them out (a key may appear twice).
@@ -359,7 +360,7 @@ impl Store {
         for e in ENTITIES {
             let mut t = Table::default();
             for fk in indexed_fks(e) {
-                t.fk.insert(fk, BTreeSet::new());
+                t.fk.insert(fk, FkSet::default());
             }
             if let Some(f) = file.as_ref().filter(|_| !IN_MEMORY.contains(e)) {
                 t.codec.file_rows_in(Arc::clone(f));
@@ -435,11 +436,7 @@ impl Store {
         let Some(set) = self.table(entity).fk.get(fk) else {
             return Vec::new();
         };
-        let v = Key::new(value);
-        set.range((v.clone(), Key::min())..)
-            .take_while(|(f, _)| *f == v)
-            .map(|(_, id)| id.as_string())
-            .collect()
+        set.ids(&Key::new(value)).iter().map(Key::as_string).collect()
     }
 
     /// Whether `entity` indexes the foreign key `fk`.
@@ -569,7 +566,7 @@ impl Store {
         let t = self.table_mut(entity);
         for (fk, set) in t.fk.iter_mut() {
             if let Some(v) = row.get(*fk).and_then(Value::as_str) {
-                set.insert((Key::new(v), key.clone()));
+                set.insert(Key::new(v), key.clone());
             }
         }
     }
@@ -602,7 +599,7 @@ impl Store {
         let t = self.table_mut(entity);
         for (fk, set) in t.fk.iter_mut() {
             if let Some(v) = row.get(*fk).and_then(Value::as_str) {
-                set.remove(&(Key::new(v), key.clone()));
+                set.remove(&Key::new(v), &key);
             }
         }
     }
