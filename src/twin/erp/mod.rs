@@ -36,6 +36,8 @@
 //!
 //! - [`profile`]: the profile file model and validation;
 //! - [`state`]: items, customers, G/L accounts, orders, shipments, ids;
+//!   [`shelf`]: documents at rest; [`index`]: lookups by id, e-mail and
+//!   external document number;
 //! - [`seed`] and [`csv`]: the default item master and the CSV loader;
 //! - [`totals`]: money maths and rounding;
 //! - [`odata`]: `$filter`, `$top`, `$skip`, `$orderby`, paging;

@@ -2,7 +2,8 @@
 //! integration uses (OAuth, search, detail reads, PATCH, sync, state machines,
 //! 6.6 stock), speaking Shopware's wire format and error envelope.
 //!
-//! Layout: [`store`] (entity rows and associations), [`criteria`], [`search`]
+//! Layout: [`store`] (entity rows and associations; [`rows`], [`fk`] and
+//! [`packed`] are how it keeps them small), [`criteria`], [`search`]
 //! and [`render`] (the search API), [`write`] and [`sync`] (writes), [`states`]
 //! (state machines), [`stock`] (6.6 stock and `available`), [`errors`] (the
 //! error envelope), [`profile`] (capacity, limits, faults from
@@ -21,6 +22,7 @@ pub mod pricing;
 pub mod profile;
 pub mod render;
 pub mod routes;
+pub mod rows;
 pub mod search;
 pub mod seed;
 pub mod states;

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::fk::FkSet;
 use super::packed::{Codec, Key, Packed, RowFile, DICT_ROWS};
+use super::rows::RowMap;
 
 pub use super::packed::Row;
 
@@ -235,7 +236,7 @@ pub fn url_name(entity: &str) -> String {
 
 #[derive(Debug, Default)]
 struct Table {
-    rows: BTreeMap<Key, Packed>,
+    rows: RowMap,
     /// fk field -> (fk value, id)
     fk: BTreeMap<&'static str, FkSet>,
     codec: Codec,
