@@ -288,8 +288,15 @@ pub async fn execute(
     let ((measured, resurrected), shop_end, erp_end) = std::thread::scope(|s| {
         let resurrecting = s.spawn(|| crate::measure::resurrected_units(&obs, &driver.initial_sellable).0);
         let measuring = s.spawn(|| measure(&obs, run_end, setup.interval, &driver.initial_sellable));
-        let shop_reading = s.spawn(|| ShopEnd::read(&shop.take_store()));
-        let erp_end = ErpEnd::read(&erp.take_state());
+        let shop_reading = s.spawn(|| {
+            let store = shop.take_store();
+            let end = ShopEnd::read(&store);
+            free_later(store);
+            end
+        });
+        let erp_state = erp.take_state();
+        let erp_end = ErpEnd::read(&erp_state);
+        free_later(erp_state);
         (
             (
                 measuring.join().expect("measuring does not panic"),
@@ -491,9 +498,12 @@ pub async fn execute(
         stale_closeouts: Some(&stale_closeouts),
     });
     let stats = std::mem::take(&mut driver.stats);
-    // Freeing a peak day's twins takes seconds; the report does not wait for it.
-    let _ = std::thread::Builder::new()
-        .name("free-twins".into())
-        .spawn(move || drop((shop, erp, obs, driver)));
+    free_later((shop, erp, obs, driver));
     Ok(RunOutcome { report, driver: stats })
+}
+
+/// Drops `t` on a thread of its own: freeing a peak day's records takes
+/// a noticeable part of a second, and the report does not wait for it.
+fn free_later<T: Send + 'static>(t: T) {
+    let _ = std::thread::Builder::new().name("free".into()).spawn(move || drop(t));
 }
