@@ -24,7 +24,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use crate::report::model::{MoneyDelta, Reconciliation, StockMismatch};
-use crate::twin::erp::state::{ErpState, SalesOrder};
+#[cfg(doc)]
+use crate::twin::erp::state::SalesOrder;
+use crate::twin::erp::state::{ErpState, LineType};
 use crate::twin::shopware::store::Store;
 
 /// A Shopware order as reconciliation sees it.
@@ -65,11 +67,50 @@ pub(crate) fn rate_key(rate: f64) -> String {
 
 /// Orders out of the ERP twin's state.
 pub fn erp_orders(state: &ErpState) -> Vec<ErpOrder> {
-    state.orders.values().map(|o| erp_order(&o)).collect()
+    state.orders.scan::<OrderFigures>().map(|o| erp_order(&o)).collect()
+}
+
+/// The fields of an ERP sales order the reconciliations read (a
+/// [`SalesOrder`] without its texts and ids), read straight from the
+/// twin's packed documents with [`crate::twin::erp::shelf::Shelf::scan`].
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OrderFigures {
+    pub number: String,
+    pub external_document_number: String,
+    pub customer_number: String,
+    pub total_excluding_tax: i64,
+    pub total_including_tax: i64,
+    pub created: crate::clock::SimTime,
+    pub lines: Vec<LineFigures>,
+}
+
+/// The fields of a sales order line the reconciliations read.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LineFigures {
+    pub line_type: LineType,
+    pub quantity: i64,
+    pub shipped_quantity: i64,
+    pub tax_bp: i64,
+    pub amount_excluding_tax: i64,
+    pub tax: i64,
+}
+
+impl OrderFigures {
+    /// As [`SalesOrder::fully_shipped`]: every Item line shipped in full.
+    pub fn fully_shipped(&self) -> bool {
+        self.lines
+            .iter()
+            .all(|l| l.line_type != LineType::Item || l.quantity - l.shipped_quantity == 0)
+    }
+
+    /// As [`SalesOrder::anything_shipped`].
+    pub fn anything_shipped(&self) -> bool {
+        self.lines.iter().any(|l| l.shipped_quantity > 0)
+    }
 }
 
 /// What reconciliation compares of one ERP sales order.
-pub fn erp_order(o: &SalesOrder) -> ErpOrder {
+pub fn erp_order(o: &OrderFigures) -> ErpOrder {
     let mut taxes = Rates::default();
     for l in &o.lines {
         if l.tax != 0 || l.amount_excluding_tax != 0 {

@@ -14,9 +14,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::OrderFigures;
 use crate::clock::SimTime;
 use crate::report::model::ShipmentGap;
-use crate::twin::erp::state::{ErpState, SalesOrder};
+use crate::twin::erp::state::ErpState;
 
 /// A Shopware order's delivery at the end of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +96,7 @@ pub struct OrderShipped {
 }
 
 impl OrderShipped {
-    pub fn of(o: &SalesOrder) -> OrderShipped {
+    pub fn of(o: &OrderFigures) -> OrderShipped {
         OrderShipped {
             external_document_number: o.external_document_number.clone(),
             created: o.created,
@@ -110,19 +111,24 @@ impl OrderShipped {
 /// from the first order with that number (as the order reconciliation pairs
 /// them); tracking numbers from every shipment carrying it.
 pub fn erp_fulfilments(state: &ErpState) -> Vec<ErpFulfilment> {
-    fulfilments(state, state.orders.values().map(|o| OrderShipped::of(&o)))
+    fulfilments(state, state.orders.scan::<OrderFigures>().map(|o| OrderShipped::of(&o)))
 }
 
 /// [`erp_fulfilments`] from orders already read (the end of a run reads each
 /// ERP order once for both reconciliations).
 pub fn fulfilments(state: &ErpState, orders: impl Iterator<Item = OrderShipped>) -> Vec<ErpFulfilment> {
+    #[derive(serde::Deserialize)]
+    struct Tracking {
+        external_document_number: String,
+        tracking_number: String,
+    }
     let mut tracking: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for s in state.shipments.values() {
+    for s in state.shipments.scan::<Tracking>() {
         if !s.tracking_number.is_empty() {
             tracking
-                .entry(s.external_document_number.clone())
+                .entry(s.external_document_number)
                 .or_default()
-                .push(s.tracking_number.clone());
+                .push(s.tracking_number);
         }
     }
     let mut first: BTreeMap<String, OrderShipped> = BTreeMap::new();

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::reconcile::shipments::{fulfilments, ErpFulfilment, OrderShipped, ShopDelivery};
-use crate::reconcile::{erp_order, ErpOrder, ShopOrder};
+use crate::reconcile::{erp_order, ErpOrder, OrderFigures, ShopOrder};
 use crate::twin::erp::ErpState;
 use crate::twin::shopware::store::Store;
 
@@ -47,7 +47,7 @@ impl ErpEnd {
         // Each order decoded once (most rest packed) for both reconciliations.
         let (orders, shipped): (Vec<ErpOrder>, Vec<OrderShipped>) = state
             .orders
-            .values()
+            .scan::<OrderFigures>()
             .map(|o| (erp_order(&o), OrderShipped::of(&o)))
             .unzip();
         ErpEnd {
