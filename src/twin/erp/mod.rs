@@ -396,34 +396,35 @@ impl ErpTwin {
             .collect()
     }
 
-    /// Runs `f` on the state as [`ErpTwin::snapshot`] would return it, without
-    /// cloning it (the twin is locked meanwhile).
     /// Bytes written to the twin's row file of packed documents (0 without one).
     pub fn filed_bytes(&self) -> u64 {
         self.lock().state.filed_bytes()
     }
 
-    /// Takes the twin's records out (shipments due by now posted first),
-    /// leaving it empty: the end of a run reads them once and frees them.
+    /// The locked twin with every shipment due by now posted: what the
+    /// state reads below see.
+    fn settled(&self) -> MutexGuard<'_, Inner> {
+        let now = self.clock.now();
+        let mut g = self.lock();
+        self.post_due(&mut g, now);
+        g
+    }
+
+    /// Takes the twin's records out, leaving it empty: the end of a run
+    /// reads them once and frees them.
     pub fn take_state(&self) -> ErpState {
-        let now = self.clock.now();
-        let mut g = self.lock();
-        self.post_due(&mut g, now);
-        std::mem::take(&mut g.state)
+        std::mem::take(&mut self.settled().state)
     }
 
+    /// Runs `f` on the state as [`ErpTwin::snapshot`] would return it, without
+    /// cloning it (the twin is locked meanwhile).
     pub fn with_state<R>(&self, f: impl FnOnce(&ErpState) -> R) -> R {
-        let now = self.clock.now();
-        let mut g = self.lock();
-        self.post_due(&mut g, now);
-        f(&g.state)
+        f(&self.settled().state)
     }
 
+    /// A copy of the state (tests; documents at rest are decoded into it).
     pub fn snapshot(&self) -> ErpState {
-        let now = self.clock.now();
-        let mut g = self.lock();
-        self.post_due(&mut g, now);
-        g.state.clone()
+        self.settled().state.clone()
     }
 
     fn company_json(&self) -> Value {

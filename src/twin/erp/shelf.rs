@@ -4,7 +4,7 @@
 //! A peak day leaves about 100k sales orders, as many shipments and tens of
 //! thousands of customers in the twin; decoded, with their lines, strings and
 //! tree nodes, they took about 2.5 KB per order. A shelf keeps the documents
-//! written most recently decoded ([`FRESH`]: an order is read back right after
+//! written most recently decoded (`FRESH`: an order is read back right after
 //! it is created, and shipped while it is recent) and every other one as its
 //! JSON compressed against a dictionary, in a row file on disk (see
 //! [`crate::twin::at_rest`]). Reads of a packed document decode it

@@ -3,9 +3,12 @@
 //!
 //! Money is integer cents (unit prices 1/100,000, see [`super::totals`]); times
 //! are scenario instants rendered as RFC 3339 on the way out. Collections are
-//! `BTreeMap`s keyed by number so listings and snapshots are in a stable order.
-//! Everything here is plain data (`Serialize`), which is also what
-//! [`super::ErpTwin::snapshot`] hands to reconciliation.
+//! keyed by number (items in a `BTreeMap`, documents on [`Shelf`]s, which keep
+//! all but the newest packed on disk) so listings and snapshots are in a
+//! stable order; lookups by id, e-mail and external document number go
+//! through [`super::index`]. Everything here is plain data (`Serialize`);
+//! the end of a run takes it out of the twin whole
+//! ([`super::ErpTwin::take_state`]) for reconciliation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
