@@ -10,12 +10,13 @@
 //!
 //! Memory: requests are *counted*, not logged, so a long replay's memory grows
 //! with state changes only; and the log keeps them packed ([`Observations`]:
-//! interned strings, 40 bytes an observation plus its new strings), handed whole to the
-//! measurement layer with [`ObservationLog::take`].
+//! interned strings, a few bytes an observation in compressed chunks plus its
+//! new strings), handed whole to the measurement layer with [`ObservationLog::take`].
 
 mod event;
 mod intern;
 mod packed;
+mod sealed;
 mod stats;
 
 pub use event::{Event, EventOf, EventRef, SkuQty};

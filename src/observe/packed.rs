@@ -2,20 +2,23 @@
 //! string (SKU, order number, route, reason) is interned once across both
 //! twins, order lines and tracking codes live in shared arenas, and one packed
 //! observation takes 40 bytes where the owned [`Observation`] takes 160 plus a
-//! heap string per field. Readers get borrowed views ([`ObservationRef`],
-//! [`EventRef`]) without copying anything.
+//! heap string per field; all but the newest few thousand are sealed in
+//! compressed chunks ([`super::sealed`]), a few bytes each. Readers get
+//! borrowed views ([`ObservationRef`], [`EventRef`]) of a chunk decoded at a
+//! time.
 
 use crate::clock::SimTime;
 
 use super::event::{Convert, Event, EventOf, EventRef, SkuQty};
 use super::intern::{Chunked, Interner, Sym};
+use super::sealed::Sealed;
 use super::{Observation, System};
 
 /// A run of entries in one of the arenas.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Span {
-    start: u32,
-    len: u32,
+    pub(super) start: u32,
+    pub(super) len: u32,
 }
 
 impl Span {
@@ -24,20 +27,20 @@ impl Span {
     }
 }
 
-type PackedEvent = EventOf<Sym, Span, Span>;
+pub(super) type PackedEvent = EventOf<Sym, Span, Span>;
 
 /// One observation: its instant and twin in one word (the twin in the top
 /// bit), so it takes 40 bytes, not 48.
 #[derive(Debug, Clone, Copy)]
-struct Packed {
+pub(super) struct Packed {
     stamp: u64,
-    event: PackedEvent,
+    pub(super) event: PackedEvent,
 }
 
 const ERP_BIT: u64 = 1 << 63;
 
 impl Packed {
-    fn new(at: SimTime, system: System, event: PackedEvent) -> Self {
+    pub(super) fn new(at: SimTime, system: System, event: PackedEvent) -> Self {
         assert!(at.0 < ERP_BIT, "a scenario instant below 2^63 ms");
         let bit = match system {
             System::Shopware => 0,
@@ -49,11 +52,11 @@ impl Packed {
         }
     }
 
-    fn at(&self) -> SimTime {
+    pub(super) fn at(&self) -> SimTime {
         SimTime(self.stamp & !ERP_BIT)
     }
 
-    fn system(&self) -> System {
+    pub(super) fn system(&self) -> System {
         if self.stamp & ERP_BIT == 0 {
             System::Shopware
         } else {
@@ -67,7 +70,7 @@ impl Packed {
 #[derive(Debug, Default)]
 pub struct Observations {
     strs: Interner,
-    items: Chunked<Packed>,
+    items: Sealed,
     line_skus: Chunked<Sym>,
     line_qty: Chunked<i64>,
     codes: Chunked<Sym>,
@@ -276,27 +279,30 @@ impl Observations {
         }
     }
 
-    /// Observation `i` in record order.
+    /// Observation `i` in record order (decodes the chunk it is in: for single
+    /// look-ups, not passes).
     pub fn get(&self, i: usize) -> ObservationRef<'_> {
-        self.view(self.items.get(i))
+        self.view(&self.items.reader().get(i))
     }
 
     /// All observations in record order.
     pub fn iter(&self) -> impl Iterator<Item = ObservationRef<'_>> + '_ {
-        self.items.iter().map(|p| self.view(p))
+        self.items.iter().map(|p| self.view(&p))
     }
 
     /// All observations by time; at the same instant Shopware's come before the
     /// ERP's, each twin's in record order (as if each twin's log were
     /// concatenated, Shopware first, and sorted stably by time). Holds 4 bytes
-    /// per observation while iterating.
+    /// per observation while iterating (12 while it sorts).
     pub fn by_time(&self) -> impl Iterator<Item = ObservationRef<'_>> + '_ {
+        // (instant, twin) in one word: the twin's bit moves from the top to
+        // the bottom (instants are below 2^63), Shopware's 0 first.
+        let keys: Vec<u64> = self.items.iter().map(|p| p.stamp.rotate_left(1)).collect();
         let mut order: Vec<u32> = (0..self.items.len() as u32).collect();
-        order.sort_by_key(|&i| {
-            let p = self.items.get(i as usize);
-            (p.at(), p.system())
-        });
-        order.into_iter().map(|i| self.get(i as usize))
+        order.sort_by_key(|&i| keys[i as usize]);
+        drop(keys);
+        let mut reader = self.items.reader();
+        order.into_iter().map(move |i| self.view(&reader.get(i as usize)))
     }
 
     /// Owned copies of all observations, in record order.
