@@ -20,6 +20,7 @@ use crate::measure::Recorder;
 use crate::scenario::trace::TraceEvent;
 use crate::twin::erp::ErpTwin;
 use crate::twin::shopware::checkout::Cart;
+use crate::twin::shopware::packed::Key;
 use crate::twin::shopware::ShopwareTwin;
 
 /// One traffic event at its scenario time.
@@ -105,17 +106,15 @@ pub struct DriverStats {
     pub skipped: u64,
 }
 
-/// An order this trace placed: its id and units per SKU.
-type PlacedUnits = (String, Vec<(String, i64)>);
-
 /// Replays traffic against the twins.
 pub struct Driver {
     shop: Arc<ShopwareTwin>,
     erp: Arc<ErpTwin>,
     clock: SharedClock,
     ledger: BTreeMap<String, i64>,
-    /// Orders placed by this trace: (order id, units per SKU), None if refused.
-    placed: Vec<Option<PlacedUnits>>,
+    /// Orders placed by this trace, by their ids (None if refused): a
+    /// cancellation reads the units it gives back from the order itself.
+    placed: Vec<Option<Key>>,
     lag: Recorder,
     max_lag: Duration,
     /// The ERP's available stock when the run started (the ledger's start).
@@ -142,6 +141,15 @@ impl Driver {
     /// Scheduler lag: how late events ran (scenario time).
     pub fn lag(&self) -> (crate::report::model::Distribution, Duration) {
         (self.lag.distribution(), self.max_lag)
+    }
+
+    /// An order's units per SKU, as Shopware holds its line items.
+    fn units(&self, order_id: &str) -> Vec<(String, i64)> {
+        let store = self.shop.read();
+        crate::twin::shopware::routes::sku_quantities(&store, order_id)
+            .into_iter()
+            .map(|l| (l.sku, l.qty))
+            .collect()
     }
 
     /// Does Shopware show enough stock for every product in the cart?
@@ -196,24 +204,17 @@ impl Driver {
             Traffic::PlaceOrder { cart, .. } => match self.shop.place_order(&cart) {
                 Ok(placed) => {
                     self.stats.orders_placed += 1;
-                    let units: Vec<(String, i64)> = {
-                        let store = self.shop.read();
-                        crate::twin::shopware::routes::sku_quantities(&store, &placed.order_id)
-                            .into_iter()
-                            .map(|l| (l.sku, l.qty))
-                            .collect()
-                    };
-                    for (sku, qty) in &units {
+                    for (sku, qty) in self.units(&placed.order_id) {
                         // SKUs the ERP does not carry cannot be judged (they fail as unmapped).
-                        if let Some(left) = self.ledger.get_mut(sku) {
-                            if *left < *qty {
+                        if let Some(left) = self.ledger.get_mut(&sku) {
+                            if *left < qty {
                                 self.stats.oversell_events += 1;
                                 self.stats.oversold_units += qty - (*left).max(0);
                             }
                             *left -= qty;
                         }
                     }
-                    self.placed.push(Some((placed.order_id, units)));
+                    self.placed.push(Some(Key::new(&placed.order_id)));
                 }
                 Err(_) => {
                     self.stats.orders_refused += 1;
@@ -221,7 +222,9 @@ impl Driver {
                 }
             },
             Traffic::CancelOrder { order_index, .. } => match self.placed.get(order_index).cloned().flatten() {
-                Some((id, units)) => {
+                Some(key) => {
+                    let id = key.as_string();
+                    let units = self.units(&id);
                     if self.shop.storefront_transition("order", &id, "cancel").is_ok() {
                         self.stats.cancellations += 1;
                         for (sku, qty) in units {
