@@ -163,10 +163,25 @@ impl ErpClient {
 
     /// One request with the cached token; a 401 renews the token once.
     async fn call(&self, method: reqwest::Method, url: &str, body: Option<&Value>) -> Result<Value, CallError> {
-        let endpoint = format!(
+        self.call_raw(method, url, body).await.map(|b| super::json_of(&b))
+    }
+
+    /// `METHOD /path` of a URL below the API root, for errors.
+    fn endpoint(&self, method: &reqwest::Method, url: &str) -> String {
+        format!(
             "{method} {}",
             url.split('?').next().unwrap_or(url).trim_start_matches(&self.root)
-        );
+        )
+    }
+
+    /// As [`Self::call`], with a successful answer's body as it came.
+    async fn call_raw(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<bytes::Bytes, CallError> {
+        let endpoint = self.endpoint(&method, url);
         for attempt in 0..2 {
             let token = self.token().await?;
             super::pace(&self.pacer, &self.clock).await;
@@ -175,7 +190,7 @@ impl ErpClient {
                 req = req.json(b);
             }
             let resp = req.send().await.map_err(|e| super::no_answer(&endpoint, &e))?;
-            match super::read(&endpoint, resp, super::Dialect::OData).await {
+            match super::read_raw(&endpoint, resp, super::Dialect::OData).await {
                 Err(CallError::Status { status: 401, .. }) if attempt == 0 => self.session.lock().await.token = None,
                 other => return other,
             }
@@ -188,15 +203,33 @@ impl ErpClient {
         self.collect_as(first_url, Value::clone).await
     }
 
-    /// Every row of a collection as `row` makes it, page by page: a page of
-    /// 20,000 items is about 40 MB as JSON values, so only one is held at a time.
+    /// Every row of a collection as `row` makes it, page by page and row by
+    /// row: a page of 20,000 items is about 6 MB as text and 40 MB as JSON
+    /// values, so one page's text and one row's values are held at a time.
     async fn collect_as<T>(&self, first_url: String, row: impl Fn(&Value) -> T) -> Result<Vec<T>, CallError> {
+        /// An OData collection page, its rows left as text.
+        #[derive(serde::Deserialize)]
+        struct Page<'a> {
+            #[serde(borrow, default)]
+            value: Vec<&'a serde_json::value::RawValue>,
+            #[serde(rename = "@odata.nextLink", default)]
+            next_link: Option<String>,
+        }
         let mut out = Vec::new();
         let mut url = Some(first_url);
         while let Some(u) = url {
-            let v = self.call(reqwest::Method::GET, &u, None).await?;
-            out.extend(v.get("value").and_then(Value::as_array).into_iter().flatten().map(&row));
-            url = v.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+            let bytes = self.call_raw(reqwest::Method::GET, &u, None).await?;
+            let unexpected = |e: serde_json::Error| {
+                super::protocol(
+                    &self.endpoint(&reqwest::Method::GET, &u),
+                    &format!("not an OData collection page: {e}"),
+                )
+            };
+            let page: Page<'_> = serde_json::from_slice(&bytes).map_err(unexpected)?;
+            for raw in page.value {
+                out.push(row(&serde_json::from_str(raw.get()).map_err(unexpected)?));
+            }
+            url = page.next_link;
         }
         Ok(out)
     }
@@ -328,6 +361,74 @@ impl ErpApi for ErpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An ERP on wiremock whose item list comes in two pages, then breaks.
+    async fn paged_erp() -> (wiremock::MockServer, ErpClient) {
+        use wiremock::matchers::{method, path, query_param};
+        use wiremock::{Mock, ResponseTemplate};
+        let server = wiremock::MockServer::start().await;
+        let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+        Mock::given(path("/oauth/token"))
+            .respond_with(ok(serde_json::json!({"access_token": "t", "expires_in": 3599})))
+            .mount(&server)
+            .await;
+        Mock::given(path("/api/v2.0/companies"))
+            .respond_with(ok(serde_json::json!({"value": [{"id": "c1"}]})))
+            .mount(&server)
+            .await;
+        let item = |n: &str, available: i64| {
+            serde_json::json!({"number": n, "type": "Inventory", "blocked": false, "inventory": available + 1,
+                "available": available, "lastModifiedDateTime": "2026-11-27T10:00:00Z", "unitPrice": 9.5})
+        };
+        let next = format!("{}/api/v2.0/companies(c1)/items?$skip=2", server.uri());
+        Mock::given(method("GET"))
+            .and(path("/api/v2.0/companies(c1)/items"))
+            .and(query_param("$skip", "2"))
+            .respond_with(ok(serde_json::json!({"value": [item("SW3", 0)]})))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v2.0/companies(c1)/items"))
+            .respond_with(ok(serde_json::json!({
+                "@odata.context": "x", "value": [item("SW1", 4), item("SW2 \"quoted\"", 7)], "@odata.nextLink": next
+            })))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let clock: SharedClock = Arc::new(crate::clock::ScaledClock::start(crate::clock::Speed::REAL_TIME));
+        let client = ErpClient::new(&server.uri(), "id", "secret", clock, Duration::from_secs(5));
+        (server, client)
+    }
+
+    #[tokio::test]
+    async fn item_pages_are_read_row_by_row_and_a_page_that_is_not_odata_is_named() {
+        let (server, client) = paged_erp().await;
+        let items = client.items_since(None).await.expect("two good pages");
+        let got: Vec<(&str, i64, i64, bool)> = items
+            .iter()
+            .map(|i| (i.number.as_str(), i.on_hand, i.available, i.inventory))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("SW1", 5, 4, true), ("SW2 \"quoted\"", 8, 7, true), ("SW3", 1, 0, true)]
+        );
+        // A page that is not an OData collection is a protocol error that
+        // names the endpoint, not an empty list.
+        server.reset().await;
+        use wiremock::matchers::path;
+        wiremock::Mock::given(path("/api/v2.0/companies(c1)/items"))
+            .respond_with(wiremock::ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
+            .mount(&server)
+            .await;
+        match client.items_since(None).await {
+            Err(CallError::Protocol { endpoint, reason }) => {
+                assert_eq!(endpoint, "GET /api/v2.0/companies(c1)/items");
+                assert!(reason.starts_with("not an OData collection page"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn odata_literals_escape_quotes_and_queries_are_encoded() {

@@ -102,6 +102,27 @@ pub(crate) fn protocol(endpoint: &str, reason: &str) -> CallError {
 /// error otherwise, with the wait the system asked for (the `Retry-After`
 /// header, or Shopware's `meta.parameters.seconds`).
 pub(crate) async fn read(endpoint: &str, resp: reqwest::Response, dialect: Dialect) -> Result<Value, CallError> {
+    read_raw(endpoint, resp, dialect).await.map(|bytes| json_of(&bytes))
+}
+
+/// A successful answer's body as JSON: Null when empty, the text itself
+/// (its first 500 characters) when it is not JSON.
+pub(crate) fn json_of(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).chars().take(500).collect()))
+    }
+}
+
+/// As [`read`], with a successful answer's body as it came (a caller that
+/// reads a large page row by row does not build it as JSON values whole).
+pub(crate) async fn read_raw(
+    endpoint: &str,
+    resp: reqwest::Response,
+    dialect: Dialect,
+) -> Result<bytes::Bytes, CallError> {
     let status = resp.status().as_u16();
     let header_wait = resp
         .headers()
@@ -112,15 +133,10 @@ pub(crate) async fn read(endpoint: &str, resp: reqwest::Response, dialect: Diale
         endpoint: endpoint.to_string(),
         reason: e.to_string(),
     })?;
-    let body: Value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect()))
-    };
     if (200..300).contains(&status) {
-        return Ok(body);
+        return Ok(bytes);
     }
+    let body = json_of(&bytes);
     let text = |p: &str| body.pointer(p).and_then(Value::as_str).unwrap_or("");
     let (summary, body_wait) = match dialect {
         Dialect::Shopware if body.pointer("/errors/0").is_some() => (
