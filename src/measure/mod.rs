@@ -75,6 +75,9 @@ impl Recorder {
 pub struct Measured {
     pub latency: Latency,
     pub timeline: Vec<TimelinePoint>,
+    /// Units put back by stock pushes (see [`resurrected_units`]), counted
+    /// in the same pass over the log.
+    pub resurrected_units: i64,
 }
 
 /// Measures a run: `obs` in any order, `end` the scenario end, one timeline
@@ -129,8 +132,10 @@ pub fn measure(
         }
         timeline.push(std::mem::take(point));
     };
+    let mut resurrection = Resurrection::default();
     for o in obs.by_time() {
         sellable.apply(&o.event);
+        resurrection.see(&sellable, &o.event);
         if let (EventRef::StockWritten { sku, after, .. }, System::Shopware) = (o.event, o.system) {
             shown.insert(sku, after);
         }
@@ -234,6 +239,7 @@ pub fn measure(
             stock_consistency: StockConsistency::default(),
         },
         timeline,
+        resurrected_units: resurrection.units,
     }
 }
 
@@ -291,22 +297,37 @@ pub fn stock_consistency(
 /// above it counts the difference. Returns (units, pushes that resurrected).
 pub fn resurrected_units(obs: &Observations, initial_sellable: &BTreeMap<String, i64>) -> (i64, u64) {
     let mut sellable = Sellable::new(initial_sellable);
-    let (mut units, mut events) = (0i64, 0u64);
+    let mut resurrection = Resurrection::default();
     for o in obs.by_time() {
         sellable.apply(&o.event);
-        if let EventRef::StockWritten { sku, after, via, .. } = o.event {
+        resurrection.see(&sellable, &o.event);
+    }
+    (resurrection.units, resurrection.events)
+}
+
+/// The count of [`resurrected_units`], one observation at a time.
+#[derive(Debug, Default)]
+struct Resurrection {
+    units: i64,
+    events: u64,
+}
+
+impl Resurrection {
+    /// Counts a stock write by an integration above the true sellable stock
+    /// (`sellable` has already applied the observation).
+    fn see(&mut self, sellable: &Sellable, event: &EventRef) {
+        if let EventRef::StockWritten { sku, after, via, .. } = *event {
             if via == "sync" || via == "patch" {
                 if let Some(truth) = sellable.get(sku) {
                     let excess = after - truth.max(0);
                     if excess > 0 {
-                        units += excess;
-                        events += 1;
+                        self.units += excess;
+                        self.events += 1;
                     }
                 }
             }
         }
     }
-    (units, events)
 }
 
 /// The true sellable stock per SKU, replayed from the observations in time
@@ -576,8 +597,12 @@ mod tests {
         };
         let initial: BTreeMap<String, i64> = [("SW1".to_string(), 10)].into();
         // 3 sold, then the naive push writes on hand (10): 3 units resurrected.
-        let (units, events) = resurrected_units(&pack(&[sold(1.0, 3), push(2.0, 10)]), &initial);
+        let naive = pack(&[sold(1.0, 3), push(2.0, 10)]);
+        let (units, events) = resurrected_units(&naive, &initial);
         assert_eq!((units, events), (3, 1));
+        // The run counts them in its measuring pass, with the same figure.
+        let m = measure(&naive, SimTime::from_secs_f64(5.0), Duration::from_secs(1), &initial);
+        assert_eq!(m.resurrected_units, 3);
         // The careful push (10 - 3) resurrects nothing; a receipt raises the truth.
         let receipt = at(
             3.0,

@@ -285,8 +285,7 @@ pub async fn execute(
     // they are read, so reconciliation's maps reuse their memory instead of
     // adding to the run's peak.
     let obs = log.take();
-    let ((measured, resurrected), shop_end, erp_end) = std::thread::scope(|s| {
-        let resurrecting = s.spawn(|| crate::measure::resurrected_units(&obs, &driver.initial_sellable).0);
+    let (measured, shop_end, erp_end) = std::thread::scope(|s| {
         let measuring = s.spawn(|| measure(&obs, run_end, setup.interval, &driver.initial_sellable));
         let shop_reading = s.spawn(|| {
             let store = shop.take_store();
@@ -298,10 +297,7 @@ pub async fn execute(
         let erp_end = ErpEnd::read(&erp_state);
         free_later(erp_state);
         (
-            (
-                measuring.join().expect("measuring does not panic"),
-                resurrecting.join().expect("counting resurrected units does not panic"),
-            ),
+            measuring.join().expect("measuring does not panic"),
             shop_reading.join().expect("reading the Shopware twin does not panic"),
             erp_end,
         )
@@ -396,7 +392,7 @@ pub async fn execute(
     let mut reconciliation = reconcile(&shop_side, &erp_side, &shop_stock, &available);
     reconciliation.oversell_events = driver.stats.oversell_events;
     reconciliation.oversold_units = driver.stats.oversold_units;
-    reconciliation.resurrected_units = resurrected;
+    reconciliation.resurrected_units = measured.resurrected_units;
     reconciliation.stale_closeouts = stale_closeouts.iter().map(|(sku, _)| sku.clone()).collect();
     reconciliation.stale_closeouts.sort();
     let (out_of_sync, gaps) = crate::reconcile::shipments::compare(&deliveries, &erp_fulfilments);
