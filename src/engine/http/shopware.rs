@@ -195,8 +195,13 @@ impl ShopwareClient {
 
 impl crate::engine::ports::ShopApi for ShopwareClient {
     async fn search_orders(&self, criteria: &Value) -> Result<Vec<Value>, CallError> {
-        let v = self.search("order", criteria).await?;
-        Ok(v.get("data").and_then(Value::as_array).cloned().unwrap_or_default())
+        match self.search("order", criteria).await? {
+            Value::Object(mut doc) => match doc.remove("data") {
+                Some(Value::Array(orders)) => Ok(orders),
+                _ => Ok(Vec::new()),
+            },
+            _ => Ok(Vec::new()),
+        }
     }
 
     async fn push_stock(&self, op_key: &str, batch: &[(String, i64)], indexing: Option<&str>) -> Result<(), CallError> {

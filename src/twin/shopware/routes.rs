@@ -520,24 +520,22 @@ impl ShopwareTwin {
         let store = self.read();
         let res = super::search::search(&store, entity, &c);
         let rows = res.rows.len() as u32;
-        let doc = if ids_only {
+        let resp = if ids_only {
             let ids: Vec<Value> = res.rows.iter().filter_map(|r| r.get("id").cloned()).collect();
-            json!({"total": res.total, "data": ids})
+            TwinResponse::json(200, &json!({"total": res.total, "data": ids}))
         } else {
             match format {
-                Format::Json => render::search_json(&store, entity, &res, &c),
-                Format::JsonApi => render::search_jsonapi(&store, entity, &res, &c, base),
+                Format::Json => TwinResponse::new(200)
+                    .with_header("content-type", format.content_type())
+                    .with_body(render::search_json(&store, entity, &res, &c)),
+                Format::JsonApi => TwinResponse::json_typed(
+                    200,
+                    &render::search_jsonapi(&store, entity, &res, &c, base),
+                    format.content_type(),
+                ),
             }
         };
-        let ct = if ids_only {
-            "application/json"
-        } else {
-            format.content_type()
-        };
-        Handled::new(
-            TwinResponse::json_typed(200, &doc, ct),
-            svc.base + svc.per_row_read * rows,
-        )
+        Handled::new(resp, svc.base + svc.per_row_read * rows)
     }
 
     fn detail(&self, req: &TwinRequest, entity: &'static str, id: &str, base: &str) -> Handled {
