@@ -4,17 +4,18 @@
 //!
 //! A peak day puts about 700k pairs in these indexes. Shopware ids are 32
 //! hex digits, so nearly every pair is two 16-byte ids: those are kept as
-//! 32-byte pairs, not as pairs of [`Key`]s (48 bytes, and B-tree nodes that
-//! land in the allocator's next size class); anything else (a client's own
-//! text id) in a set of its own.
+//! 32-byte pairs in a [`SortedMap`] (a sorted vector, not B-tree nodes that
+//! land in the allocator's next size class), not as pairs of [`Key`]s (48
+//! bytes); anything else (a client's own text id) in a set of its own.
 
 use std::collections::BTreeSet;
 
 use super::packed::Key;
+use super::sorted::SortedMap;
 
 #[derive(Debug, Default)]
 pub struct FkSet {
-    hex: BTreeSet<([u8; 16], [u8; 16])>,
+    hex: SortedMap<([u8; 16], [u8; 16]), ()>,
     other: BTreeSet<(Key, Key)>,
 }
 
@@ -22,7 +23,7 @@ impl FkSet {
     pub fn insert(&mut self, fk: Key, id: Key) {
         match (fk, id) {
             (Key::Hex(f), Key::Hex(i)) => {
-                self.hex.insert((f, i));
+                self.hex.insert((f, i), ());
             }
             (f, i) => {
                 self.other.insert((f, i));
@@ -47,7 +48,7 @@ impl FkSet {
             Key::Hex(f) => self
                 .hex
                 .range((*f, [0u8; 16])..=(*f, [0xffu8; 16]))
-                .map(|(_, i)| Key::Hex(*i))
+                .map(|((_, i), _)| Key::Hex(*i))
                 .collect(),
             Key::Text(_) => Vec::new(),
         };

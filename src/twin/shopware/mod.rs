@@ -25,6 +25,7 @@ pub mod routes;
 pub mod rows;
 pub mod search;
 pub mod seed;
+pub mod sorted;
 pub mod states;
 pub mod stock;
 pub mod store;

@@ -1,21 +1,23 @@
 //! [`RowMap`]: one table's rows by id, in id order.
 //!
 //! A peak day's store holds about 1.2M rows. Shopware ids are 32 hex
-//! digits, so nearly every row is keyed by 16 bytes: those rows sit in a map
-//! keyed by the bytes (a 40-byte entry, where a [`Key`] and its row took 48
-//! and B-tree nodes of the allocator's next size class), anything else (a
-//! client's own text id) in a map of its own. Iteration merges the two in id
-//! order (the text order of the ids, as [`Key`] orders them).
+//! digits, so nearly every row is keyed by 16 bytes: those rows sit in a
+//! [`SortedMap`] keyed by the bytes (a 40-byte entry in a sorted vector,
+//! where a [`Key`] and its row took 48 and B-tree nodes of the allocator's
+//! next size class), anything else (a client's own text id) in a map of its
+//! own. Iteration merges the two in id order (the text order of the ids, as
+//! [`Key`] orders them).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::iter::Peekable;
 
 use super::packed::{Key, Packed};
+use super::sorted::SortedMap;
 
 #[derive(Debug, Default)]
 pub struct RowMap {
-    hex: BTreeMap<[u8; 16], Packed>,
+    hex: SortedMap<[u8; 16], Packed>,
     text: BTreeMap<Box<str>, Packed>,
 }
 
