@@ -256,37 +256,64 @@ pub fn stock_consistency(
     compared: impl Fn(&str) -> bool,
     consistent_at_end: bool,
 ) -> StockConsistency {
-    let mut last_change: Option<SimTime> = None;
-    let mut settled: HashMap<&str, SimTime> = HashMap::new();
-    for o in obs.iter() {
-        let sku = match (o.event, o.system) {
-            (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
-                last_change = last_change.max(Some(o.at));
-                sku
-            }
-            (
-                EventRef::StockWritten {
-                    sku,
-                    before,
-                    after,
-                    via,
-                    ..
-                },
-                System::Shopware,
-            ) if before != after && (via == "sync" || via == "patch") => sku,
-            _ => continue,
-        };
-        if compared(sku) {
+    StockSettling::of(obs).consistency(compared, consistent_at_end)
+}
+
+/// What [`stock_consistency`] reads off the log: the last ERP stock change,
+/// and per SKU the instant its stock settled. Owned, so a run can free the
+/// log before it knows which SKUs are compared.
+#[derive(Debug, Default)]
+pub struct StockSettling {
+    last_change: Option<SimTime>,
+    settled: HashMap<String, SimTime>,
+}
+
+impl StockSettling {
+    pub fn of(obs: &Observations) -> StockSettling {
+        let mut last_change: Option<SimTime> = None;
+        let mut settled: HashMap<&str, SimTime> = HashMap::new();
+        for o in obs.iter() {
+            let sku = match (o.event, o.system) {
+                (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
+                    last_change = last_change.max(Some(o.at));
+                    sku
+                }
+                (
+                    EventRef::StockWritten {
+                        sku,
+                        before,
+                        after,
+                        via,
+                        ..
+                    },
+                    System::Shopware,
+                ) if before != after && (via == "sync" || via == "patch") => sku,
+                _ => continue,
+            };
             let at = settled.entry(sku).or_insert(o.at);
             *at = (*at).max(o.at);
         }
+        StockSettling {
+            last_change,
+            settled: settled.into_iter().map(|(sku, at)| (sku.to_string(), at)).collect(),
+        }
     }
-    let consistent_at = settled.values().copied().max().unwrap_or(SimTime::ZERO);
-    let from = last_change.unwrap_or(SimTime::ZERO);
-    StockConsistency {
-        last_erp_stock_change_ms: last_change.map(SimTime::as_millis),
-        consistent_at_ms: consistent_at_end.then(|| consistent_at.as_millis()),
-        time_to_consistency_ms: consistent_at_end.then(|| consistent_at.saturating_sub(from).as_millis() as f64),
+
+    /// Time to consistency over the SKUs `compared` says are compared.
+    pub fn consistency(&self, compared: impl Fn(&str) -> bool, consistent_at_end: bool) -> StockConsistency {
+        let consistent_at = self
+            .settled
+            .iter()
+            .filter(|(sku, _)| compared(sku))
+            .map(|(_, at)| *at)
+            .max()
+            .unwrap_or(SimTime::ZERO);
+        let from = self.last_change.unwrap_or(SimTime::ZERO);
+        StockConsistency {
+            last_erp_stock_change_ms: self.last_change.map(SimTime::as_millis),
+            consistent_at_ms: consistent_at_end.then(|| consistent_at.as_millis()),
+            time_to_consistency_ms: consistent_at_end.then(|| consistent_at.saturating_sub(from).as_millis() as f64),
+        }
     }
 }
 

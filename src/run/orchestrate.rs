@@ -16,8 +16,8 @@ use super::end_state::{ErpEnd, ShopEnd};
 use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
-use crate::measure::measure;
-use crate::observe::{EventRef, ObservationLog, RequestStats};
+use crate::measure::{measure, StockSettling};
+use crate::observe::{EventRef, ObservationLog, Observations, RequestStats};
 use crate::reconcile::reconcile;
 use crate::report::model::{
     EndpointStats, ExceptionCount, Harness, RateLimits, RunReport, ScenarioInfo, REPORT_VERSION,
@@ -285,11 +285,19 @@ pub async fn execute(
     // they are read, so reconciliation's maps reuse their memory instead of
     // adding to the run's peak.
     let obs = log.take();
-    let (measured, shop_end, erp_end) = std::thread::scope(|s| {
-        let measuring = s.spawn(|| measure(&obs, run_end, setup.interval, &driver.initial_sellable));
+    let initial_sellable = &driver.initial_sellable;
+    let ((measured, log_figures), shop_end, erp_end) = std::thread::scope(|s| {
+        // Every pass over the log happens here, and the log is freed after
+        // them, while the twins are still being read.
+        let measuring = s.spawn(move || {
+            let measured = measure(&obs, run_end, setup.interval, initial_sellable);
+            let figures = LogFigures::of(&obs, setup.interval);
+            drop(obs);
+            (measured, figures)
+        });
         let shop_reading = s.spawn(|| {
-            let store = shop.take_store();
-            let end = ShopEnd::read(&store);
+            let mut store = shop.take_store();
+            let end = ShopEnd::read(&mut store);
             free_later(store);
             end
         });
@@ -318,30 +326,13 @@ pub async fn execute(
         .iter()
         .map(|p| p.requests as f64 / interval_secs)
         .fold(0.0, f64::max);
-    let stock_writes_per_interval = {
-        let mut per: BTreeMap<u64, u64> = BTreeMap::new();
-        for o in obs.iter() {
-            if matches!(o.event, EventRef::StockWritten { via, .. } if via == "sync" || via == "patch") {
-                *per.entry(o.at.as_millis() / setup.interval.as_millis().max(1) as u64)
-                    .or_default() += 1;
-            }
-        }
-        per.values().copied().max().unwrap_or(0)
-    };
+    let LogFigures {
+        stock_writes_per_interval,
+        throttled_with_retry_after,
+        settling,
+    } = log_figures;
     let svc = &setup.shop_profile.service;
     let per_record = (svc.per_record_write + svc.per_record_indexing).as_secs_f64().max(1e-9);
-    let throttled_with_retry_after = obs
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.event,
-                EventRef::Throttled {
-                    retry_after_secs: Some(_),
-                    ..
-                }
-            )
-        })
-        .count() as u64;
     let all_requests = total_requests(&shop.stats, erp.stats());
     let throttled_429 = shop.stats.total_with_status(429) + erp.stats().total_with_status(429);
     let server_errors: u64 = [&shop.stats, erp.stats()]
@@ -400,8 +391,7 @@ pub async fn execute(
     reconciliation.shipment_gaps = gaps;
     drop((deliveries, erp_fulfilments));
     let mut latency = measured.latency;
-    latency.stock_consistency = crate::measure::stock_consistency(
-        &obs,
+    latency.stock_consistency = settling.consistency(
         |sku| available.contains_key(sku) && shop_stock.contains_key(sku),
         reconciliation.stock_mismatches.is_empty(),
     );
@@ -494,8 +484,42 @@ pub async fn execute(
         stale_closeouts: Some(&stale_closeouts),
     });
     let stats = std::mem::take(&mut driver.stats);
-    free_later((shop, erp, obs, driver));
+    free_later((shop, erp, driver));
     Ok(RunOutcome { report, driver: stats })
+}
+
+/// What a run reads off the observation log besides [`measure`].
+struct LogFigures {
+    /// The most stock writes by an integration (`sync`, `patch`) in one interval.
+    stock_writes_per_interval: u64,
+    /// 429s answered with a `Retry-After`.
+    throttled_with_retry_after: u64,
+    settling: StockSettling,
+}
+
+impl LogFigures {
+    fn of(obs: &Observations, interval: Duration) -> LogFigures {
+        let mut per: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut throttled_with_retry_after = 0;
+        for o in obs.iter() {
+            match o.event {
+                EventRef::StockWritten { via, .. } if via == "sync" || via == "patch" => {
+                    *per.entry(o.at.as_millis() / interval.as_millis().max(1) as u64)
+                        .or_default() += 1;
+                }
+                EventRef::Throttled {
+                    retry_after_secs: Some(_),
+                    ..
+                } => throttled_with_retry_after += 1,
+                _ => {}
+            }
+        }
+        LogFigures {
+            stock_writes_per_interval: per.values().copied().max().unwrap_or(0),
+            throttled_with_retry_after,
+            settling: StockSettling::of(obs),
+        }
+    }
 }
 
 /// Drops `t` on a thread of its own: freeing a peak day's records takes
