@@ -17,7 +17,7 @@ mod shop_end;
 
 pub use rates::Rates;
 
-pub use shop_end::{orders_and_deliveries, shop_orders, shop_stock};
+pub use shop_end::{orders_and_deliveries, shop_orders, shop_stock, take_orders_and_deliveries};
 
 use std::collections::{BTreeMap, HashMap};
 

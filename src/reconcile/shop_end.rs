@@ -98,10 +98,11 @@ pub fn shop_stock(store: &Store) -> BTreeMap<String, i64> {
 
 /// Per order id: its line-item count and its product lines' (SKU, units),
 /// both in line-item id order (an unknown product reads as SKU "").
-fn order_lines(store: &Store) -> HashMap<Key, (usize, Vec<(String, i64)>)> {
-    let numbers = product_numbers(store);
+/// `rest` holds the product-number index, `table` the line items.
+fn order_lines(table: &Store, rest: &Store) -> HashMap<Key, (usize, Vec<(String, i64)>)> {
+    let numbers = product_numbers(rest);
     let mut out: HashMap<Key, (usize, Vec<(String, i64)>)> = HashMap::new();
-    for li in store.scan::<LineItemRow>("order_line_item") {
+    for li in table.scan::<LineItemRow>("order_line_item") {
         let Some(order_id) = text(&li.order_id) else { continue };
         let entry = out.entry(Key::new(order_id)).or_default();
         entry.0 += 1;
@@ -119,16 +120,17 @@ fn order_lines(store: &Store) -> HashMap<Key, (usize, Vec<(String, i64)>)> {
 }
 
 /// Per order id: the e-mail and guest flag of its first order customer (by id).
-fn order_customers(store: &Store) -> HashMap<Key, (String, bool)> {
-    let guests: HashMap<Key, bool> = store
+fn order_customers(customers: Part<'_>, order_customers: &Store) -> HashMap<Key, (String, bool)> {
+    let guests: HashMap<Key, bool> = customers
         .scan::<CustomerRow>("customer")
         .filter_map(|c| {
             let guest = c.guest.as_ref().and_then(Value::as_bool).unwrap_or(false);
             Some((Key::new(text(&c.id)?), guest))
         })
         .collect();
+    drop(customers);
     let mut out = HashMap::new();
-    for oc in store.scan::<OrderCustomerRow>("order_customer") {
+    for oc in order_customers.scan::<OrderCustomerRow>("order_customer") {
         let Some(order_id) = text(&oc.order_id) else { continue };
         out.entry(Key::new(order_id)).or_insert_with(|| {
             let email = text(&oc.email).unwrap_or_default().to_string();
@@ -187,11 +189,84 @@ pub fn shop_deliveries(store: &Store) -> Vec<ShopDelivery> {
 /// line items, and the customers with the deliveries, are read on threads of
 /// their own meanwhile.
 pub fn orders_and_deliveries(store: &Store) -> (Vec<ShopOrder>, Vec<ShopDelivery>) {
+    join(Parts {
+        rest: store,
+        orders: Part::Shared(store),
+        lines: Part::Shared(store),
+        customers: Part::Shared(store),
+        order_customers: Part::Shared(store),
+        deliveries: Part::Shared(store),
+    })
+}
+
+/// [`orders_and_deliveries`] out of a store the caller is done with: the
+/// order tables are taken out of it and each is freed as soon as it is read
+/// (they are most of a peak day's store); the products and states stay.
+pub fn take_orders_and_deliveries(store: &mut Store) -> (Vec<ShopOrder>, Vec<ShopDelivery>) {
+    // Not read at all.
+    drop((store.split_off("order_address"), store.split_off("order_transaction")));
+    let mut own = |entity| Part::Own(store.split_off(entity));
+    let (orders, lines, customers, order_customers, deliveries) = (
+        own("order"),
+        own("order_line_item"),
+        own("customer"),
+        own("order_customer"),
+        own("order_delivery"),
+    );
+    join(Parts {
+        rest: store,
+        orders,
+        lines,
+        customers,
+        order_customers,
+        deliveries,
+    })
+}
+
+/// A table to read: in a store that stays, or split off to be freed once read.
+enum Part<'a> {
+    Shared(&'a Store),
+    Own(Store),
+}
+
+impl std::ops::Deref for Part<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        match self {
+            Part::Shared(s) => s,
+            Part::Own(s) => s,
+        }
+    }
+}
+
+/// Where [`join`] reads each table; `rest` has the indexes and states.
+struct Parts<'a> {
+    rest: &'a Store,
+    orders: Part<'a>,
+    lines: Part<'a>,
+    customers: Part<'a>,
+    order_customers: Part<'a>,
+    deliveries: Part<'a>,
+}
+
+fn join(p: Parts<'_>) -> (Vec<ShopOrder>, Vec<ShopDelivery>) {
     let cancelled_id = states::state_id(&states::ORDER, "cancelled");
+    let Parts {
+        rest,
+        orders,
+        lines,
+        customers,
+        order_customers: ocs,
+        deliveries,
+    } = p;
     let (mut lines, (mut customers, mut deliveries), orders) = std::thread::scope(|s| {
-        let lines = s.spawn(|| order_lines(store));
-        let customers = s.spawn(|| (order_customers(store), first_deliveries(store)));
-        let orders: Vec<(Key, ShopOrder)> = store
+        let lines = s.spawn(move || order_lines(&lines, rest));
+        let customers = s.spawn(move || {
+            let by_order = order_customers(customers, &ocs);
+            drop(ocs);
+            (by_order, first_deliveries(&deliveries, rest))
+        });
+        let orders: Vec<(Key, ShopOrder)> = orders
             .scan::<OrderRow>("order")
             .map(|o| own_fields(o, &cancelled_id))
             .collect();
@@ -219,10 +294,11 @@ pub fn orders_and_deliveries(store: &Store) -> (Vec<ShopOrder>, Vec<ShopDelivery
 }
 
 /// Per order id, its first delivery (by id), without the order's number and state.
-fn first_deliveries(store: &Store) -> HashMap<Key, ShopDelivery> {
+/// `table` holds the deliveries, `rest` the states.
+fn first_deliveries(table: &Store, rest: &Store) -> HashMap<Key, ShopDelivery> {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut first: HashMap<Key, ShopDelivery> = HashMap::new();
-    for d in store.scan::<DeliveryRow>("order_delivery") {
+    for d in table.scan::<DeliveryRow>("order_delivery") {
         let Some(order_id) = text(&d.order_id) else { continue };
         let order_id = Key::new(order_id);
         if first.contains_key(&order_id) {
@@ -231,7 +307,7 @@ fn first_deliveries(store: &Store) -> HashMap<Key, ShopDelivery> {
         let state = match text(&d.state_id) {
             Some(sid) => names
                 .entry(sid.to_string())
-                .or_insert_with(|| states::technical_name(store, sid).unwrap_or_default())
+                .or_insert_with(|| states::technical_name(rest, sid).unwrap_or_default())
                 .clone(),
             None => String::new(),
         };
@@ -405,6 +481,19 @@ mod tests {
         let o1 = d.iter().find(|d| d.order_number == "10001").unwrap();
         assert_eq!((o1.state.as_str(), o1.tracking_codes.len()), ("open", 0));
         assert!(d.iter().find(|d| d.order_number == "10034").unwrap().cancelled);
+    }
+
+    #[test]
+    fn taking_the_order_tables_reads_the_same_and_leaves_products_and_states() {
+        let mut s = store();
+        let (orders, deliveries) = orders_and_deliveries(&s);
+        let stock = shop_stock(&s);
+        let taken = take_orders_and_deliveries(&mut s);
+        assert_eq!(taken, (orders, deliveries));
+        assert_eq!(shop_stock(&s), stock);
+        assert_eq!(s.len("state_machine_state"), 22);
+        let gone = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.len("order_line_item")));
+        assert!(gone.is_err(), "the order tables are taken out");
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub(super) struct ShopEnd {
 }
 
 impl ShopEnd {
-    pub(super) fn read(store: &Store) -> ShopEnd {
-        let (orders, deliveries) = crate::reconcile::orders_and_deliveries(store);
+    /// Reads the store's order tables out of it, each freed once read.
+    pub(super) fn read(store: &mut Store) -> ShopEnd {
+        let (orders, deliveries) = crate::reconcile::take_orders_and_deliveries(store);
         ShopEnd {
             orders,
             deliveries,

@@ -372,6 +372,22 @@ impl Store {
         s
     }
 
+    /// Takes `entity`'s table out of the store, as a store of its own with
+    /// that one table (its rows, foreign keys and packed rows' file) and no
+    /// other index: a reader that is done with the store frees each table
+    /// once read. The table is gone from this store; asking it for that
+    /// entity again is a bug.
+    pub fn split_off(&mut self, entity: &str) -> Store {
+        let mut part = Store {
+            file: self.file.clone(),
+            ..Store::default()
+        };
+        if let Some((name, table)) = self.tables.remove_entry(entity) {
+            part.tables.insert(name, table);
+        }
+        part
+    }
+
     /// Bytes written to the store's row file (0 without one).
     pub fn filed_bytes(&self) -> u64 {
         self.file.as_ref().map_or(0, |f| f.len())
