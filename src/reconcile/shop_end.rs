@@ -205,7 +205,7 @@ pub fn orders_and_deliveries(store: &Store) -> (Vec<ShopOrder>, Vec<ShopDelivery
 pub fn take_orders_and_deliveries(store: &mut Store) -> (Vec<ShopOrder>, Vec<ShopDelivery>) {
     // Not read at all.
     drop((store.split_off("order_address"), store.split_off("order_transaction")));
-    let mut own = |entity| Part::Own(store.split_off(entity));
+    let mut own = |entity| Part::Own(Box::new(store.split_off(entity)));
     let (orders, lines, customers, order_customers, deliveries) = (
         own("order"),
         own("order_line_item"),
@@ -226,7 +226,7 @@ pub fn take_orders_and_deliveries(store: &mut Store) -> (Vec<ShopOrder>, Vec<Sho
 /// A table to read: in a store that stays, or split off to be freed once read.
 enum Part<'a> {
     Shared(&'a Store),
-    Own(Store),
+    Own(Box<Store>),
 }
 
 impl std::ops::Deref for Part<'_> {

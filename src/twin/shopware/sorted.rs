@@ -8,8 +8,9 @@
 //! so each entry is copied a few times over a peak day, in large sequential
 //! moves. A removal from the vector leaves a hole that the next merge closes.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
-use std::ops::RangeInclusive;
+use std::ops::{Bound, RangeBounds};
 
 /// Merges happen once the B-tree (or the holes) pass this share of the vector…
 const SHARE: usize = 16;
@@ -37,11 +38,17 @@ impl<K, V> Default for SortedMap<K, V> {
 }
 
 impl<K: Ord + Clone, V> SortedMap<K, V> {
-    fn at(&self, k: &K) -> Result<usize, usize> {
-        self.base.binary_search_by(|(b, _)| b.cmp(k))
+    fn at<Q: Ord + ?Sized>(&self, k: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.base.binary_search_by(|(b, _)| b.borrow().cmp(k))
     }
 
-    pub fn get(&self, k: &K) -> Option<&V> {
+    pub fn get<Q: Ord + ?Sized>(&self, k: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         match self.at(k) {
             Ok(i) => self.base[i].1.as_ref(),
             Err(_) => self.delta.get(k),
@@ -72,7 +79,10 @@ impl<K: Ord + Clone, V> SortedMap<K, V> {
         }
     }
 
-    pub fn remove(&mut self, k: &K) -> Option<V> {
+    pub fn remove<Q: Ord + ?Sized>(&mut self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         match self.at(k) {
             Ok(i) => {
                 let old = self.base[i].1.take();
@@ -99,10 +109,18 @@ impl<K: Ord + Clone, V> SortedMap<K, V> {
         merged(&self.base, self.delta.iter())
     }
 
-    /// The entries with keys in `r` (start at most end), in key order.
-    pub fn range(&self, r: RangeInclusive<K>) -> impl Iterator<Item = (&K, &V)> + '_ {
-        let lo = self.base.partition_point(|(k, _)| k < r.start());
-        let hi = self.base.partition_point(|(k, _)| k <= r.end());
+    /// The entries with keys in `r`, in key order (a range whose start is
+    /// past its end is a bug, as in [`BTreeMap::range`]).
+    pub fn range<R: RangeBounds<K>>(&self, r: R) -> impl Iterator<Item = (&K, &V)> + '_ {
+        let point = |bound: Bound<&K>, start: bool| match bound {
+            Bound::Included(b) if start => self.base.partition_point(|(k, _)| k < b),
+            Bound::Excluded(b) if start => self.base.partition_point(|(k, _)| k <= b),
+            Bound::Included(b) => self.base.partition_point(|(k, _)| k <= b),
+            Bound::Excluded(b) => self.base.partition_point(|(k, _)| k < b),
+            Bound::Unbounded if start => 0,
+            Bound::Unbounded => self.base.len(),
+        };
+        let (lo, hi) = (point(r.start_bound(), true), point(r.end_bound(), false));
         merged(&self.base[lo..hi.max(lo)], self.delta.range(r))
     }
 
@@ -182,6 +200,9 @@ mod tests {
                     .range(lo..=hi)
                     .map(|(k, v)| (*k, *v))
                     .eq(want.range(lo..=hi).map(|(k, v)| (*k, *v))));
+                assert!(m.range(lo..hi).map(|(k, _)| *k).eq(want.range(lo..hi).map(|(k, _)| *k)));
+                assert!(m.range(hi..).map(|(k, _)| *k).eq(want.range(hi..).map(|(k, _)| *k)));
+                assert!(m.range(..lo).map(|(k, _)| *k).eq(want.range(..lo).map(|(k, _)| *k)));
                 for probe in [k, k + 1, 0, 5_999] {
                     assert_eq!(m.get(&probe), want.get(&probe));
                 }
