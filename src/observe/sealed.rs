@@ -35,10 +35,9 @@ pub(super) struct Sealed {
 }
 
 impl Sealed {
+    /// Appends one observation; the tail grows like a `Vec` (a small log
+    /// stays small) and keeps its capacity once a chunk is sealed.
     pub(super) fn push(&mut self, p: Packed) {
-        if self.tail.capacity() == 0 {
-            self.tail.reserve_exact(SEAL);
-        }
         self.tail.push(p);
         if self.tail.len() == SEAL {
             let mut raw = Vec::with_capacity(SEAL * 16);
