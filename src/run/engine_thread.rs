@@ -88,7 +88,7 @@ async fn engine_loop(run: EngineRun) -> anyhow::Result<EngineOutcome> {
     )
     .with_rate_limit(cfg.rate_limits.erp_per_second)
     .with_token_strategy(cfg.auth.token);
-    let state = EngineState::in_memory().context("cannot create the engine state")?;
+    let state = EngineState::scratch().context("cannot create the engine's temporary state file")?;
     let mut engine = Engine::new(shop_client, erp_client, state, cfg.clone(), run.clock.clone(), run.seed);
     let ctl = Control::default();
     let [orders, shipments, inventory] = engine.lanes();
