@@ -1,8 +1,8 @@
 //! What the end of a run reads out of the twins for reconciliation: the
 //! Shopware twin's orders, deliveries, stale closeouts and stock, and the ERP
 //! twin's orders, available stock, items and fulfilments. Both are read from
-//! the records [`super::orchestrate`] takes out of the twins (a peak day's
-//! state would take hundreds of MB to clone), while it measures.
+//! the records [`super::orchestrate`] takes out of the twins, one twin after
+//! the other (a peak day's state would take hundreds of MB to clone).
 
 use std::collections::BTreeMap;
 
