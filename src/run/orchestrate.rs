@@ -284,7 +284,8 @@ pub async fn execute(
     // freed as soon as they are read, so what comes next reuses their memory.
     // The Shopware read (the longest, on threads of its own) comes last, when
     // the log and the ERP records are freed: all three side by side added
-    // about 80 MiB to a peak day's peak, for 1 s less wall time than this.
+    // about 80 MiB to a peak day's peak and were no faster on 2 cores; all
+    // three in sequence took 1.3 s more (BENCHMARKS.md, seventh round).
     let obs = log.take();
     let interval = setup.interval;
     let ((measured, log_figures), erp_end) = std::thread::scope(|s| {
