@@ -20,7 +20,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::clock::SimTime;
-use crate::observe::{EventRef, Observations, System};
+use crate::observe::{EventRef, ObservationRef, Observations, System};
 use crate::report::model::{Distribution, Latency, StockConsistency, TimelinePoint};
 
 /// A latency recorder in scenario milliseconds: percentiles from an HDR
@@ -259,6 +259,49 @@ pub fn stock_consistency(
     StockSettling::of(obs).consistency(compared, consistent_at_end)
 }
 
+/// [`StockSettling`] being read off the log, an observation at a time, so a
+/// caller that passes over the log anyway can read it in the same pass.
+#[derive(Debug, Default)]
+pub struct SettlingPass<'a> {
+    last_change: Option<SimTime>,
+    settled: HashMap<&'a str, SimTime>,
+}
+
+impl<'a> SettlingPass<'a> {
+    pub fn see(&mut self, o: &ObservationRef<'a>) {
+        let sku = match (o.event, o.system) {
+            (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
+                self.last_change = self.last_change.max(Some(o.at));
+                sku
+            }
+            (
+                EventRef::StockWritten {
+                    sku,
+                    before,
+                    after,
+                    via,
+                    ..
+                },
+                System::Shopware,
+            ) if before != after && (via == "sync" || via == "patch") => sku,
+            _ => return,
+        };
+        let at = self.settled.entry(sku).or_insert(o.at);
+        *at = (*at).max(o.at);
+    }
+
+    pub fn finish(self) -> StockSettling {
+        StockSettling {
+            last_change: self.last_change,
+            settled: self
+                .settled
+                .into_iter()
+                .map(|(sku, at)| (sku.to_string(), at))
+                .collect(),
+        }
+    }
+}
+
 /// What [`stock_consistency`] reads off the log: the last ERP stock change,
 /// and per SKU the instant its stock settled. Owned, so a run can free the
 /// log before it knows which SKUs are compared.
@@ -270,33 +313,11 @@ pub struct StockSettling {
 
 impl StockSettling {
     pub fn of(obs: &Observations) -> StockSettling {
-        let mut last_change: Option<SimTime> = None;
-        let mut settled: HashMap<&str, SimTime> = HashMap::new();
+        let mut pass = SettlingPass::default();
         for o in obs.iter() {
-            let sku = match (o.event, o.system) {
-                (EventRef::ErpStockMoved { sku, reason, .. }, _) if !reason.starts_with("shipment") => {
-                    last_change = last_change.max(Some(o.at));
-                    sku
-                }
-                (
-                    EventRef::StockWritten {
-                        sku,
-                        before,
-                        after,
-                        via,
-                        ..
-                    },
-                    System::Shopware,
-                ) if before != after && (via == "sync" || via == "patch") => sku,
-                _ => continue,
-            };
-            let at = settled.entry(sku).or_insert(o.at);
-            *at = (*at).max(o.at);
+            pass.see(&o);
         }
-        StockSettling {
-            last_change,
-            settled: settled.into_iter().map(|(sku, at)| (sku.to_string(), at)).collect(),
-        }
+        pass.finish()
     }
 
     /// Time to consistency over the SKUs `compared` says are compared.

@@ -16,7 +16,7 @@ use super::end_state::{ErpEnd, ShopEnd};
 use super::engine_thread::{spawn_engine, EngineOutcome, EngineRun};
 use crate::clock::{ScaledClock, SharedClock, SimTime, Speed};
 use crate::engine::config::EngineConfig;
-use crate::measure::{measure, StockSettling};
+use crate::measure::{measure, SettlingPass, StockSettling};
 use crate::observe::{EventRef, ObservationLog, Observations, RequestStats};
 use crate::reconcile::reconcile;
 use crate::report::model::{
@@ -481,7 +481,8 @@ pub async fn execute(
     Ok(RunOutcome { report, driver: stats })
 }
 
-/// What a run reads off the observation log besides [`measure`].
+/// What a run reads off the observation log besides [`measure`], in one
+/// pass over it (each pass decodes every sealed chunk of the log again).
 struct LogFigures {
     /// The most stock writes by an integration (`sync`, `patch`) in one interval.
     stock_writes_per_interval: u64,
@@ -494,7 +495,9 @@ impl LogFigures {
     fn of(obs: &Observations, interval: Duration) -> LogFigures {
         let mut per: BTreeMap<u64, u64> = BTreeMap::new();
         let mut throttled_with_retry_after = 0;
+        let mut settling = SettlingPass::default();
         for o in obs.iter() {
+            settling.see(&o);
             match o.event {
                 EventRef::StockWritten { via, .. } if via == "sync" || via == "patch" => {
                     *per.entry(o.at.as_millis() / interval.as_millis().max(1) as u64)
@@ -510,7 +513,7 @@ impl LogFigures {
         LogFigures {
             stock_writes_per_interval: per.values().copied().max().unwrap_or(0),
             throttled_with_retry_after,
-            settling: StockSettling::of(obs),
+            settling: settling.finish(),
         }
     }
 }
